@@ -1,0 +1,59 @@
+"""The server's configuration: one frozen dataclass, filled from flags and environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class WriteIsolation(Enum):
+    ALWAYS_USE_LWT = "always_use_lwt"
+    ONLY_RMW_USES_LWT = "only_rmw_uses_lwt"
+    FORBID_RMW = "forbid_rmw"
+    UNSAFE_RMW = "unsafe_rmw"
+
+
+# Every spelling the `system:write_isolation` tag and --alternator-write-isolation accept.
+WRITE_ISOLATION_ALIASES: dict[str, WriteIsolation] = {
+    "a": WriteIsolation.ALWAYS_USE_LWT,
+    "always": WriteIsolation.ALWAYS_USE_LWT,
+    "always_use_lwt": WriteIsolation.ALWAYS_USE_LWT,
+    "o": WriteIsolation.ONLY_RMW_USES_LWT,
+    "only_rmw_uses_lwt": WriteIsolation.ONLY_RMW_USES_LWT,
+    "f": WriteIsolation.FORBID_RMW,
+    "forbid": WriteIsolation.FORBID_RMW,
+    "forbid_rmw": WriteIsolation.FORBID_RMW,
+    "u": WriteIsolation.UNSAFE_RMW,
+    "unsafe": WriteIsolation.UNSAFE_RMW,
+    "unsafe_rmw": WriteIsolation.UNSAFE_RMW,
+}
+
+WRITE_ISOLATION_TAG = "system:write_isolation"
+
+
+def parse_write_isolation(text: str) -> WriteIsolation | None:
+    return WRITE_ISOLATION_ALIASES.get(text)
+
+
+@dataclass(frozen=True, slots=True)
+class CassandraConfig:
+    contact_points: tuple[str, ...] = ("127.0.0.1",)
+    port: int = 9042
+    username: str | None = None
+    password: str | None = None
+    local_datacenter: str | None = None
+    replication_factor: int | None = None  # None: min(3, nodes in each datacenter)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    address: str = "127.0.0.1"
+    port: int | None = 8000
+    https_port: int | None = None
+    backend: str = "sqlite"
+    sqlite_path: str = "alternator.db"
+    cassandra: CassandraConfig = field(default_factory=CassandraConfig)
+    write_isolation: WriteIsolation | None = WriteIsolation.ONLY_RMW_USES_LWT
+    region: str = "us-east-1"
+    max_request_bytes: int = 16 * 1024 * 1024
+    allow_system_table_write: bool = False

@@ -1,0 +1,142 @@
+"""The one error hierarchy.
+
+Every error a client can see is a :class:`DynamoDBError` subclass whose class name is DynamoDB's
+error code. The server turns it into DynamoDB's JSON error body in exactly one place
+(``DynamoDBError.body``), so handlers only ever ``raise``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+_DYNAMODB_NS = "com.amazonaws.dynamodb.v20120810#"
+_CORAL_NS = "com.amazon.coral.service#"
+
+
+class DynamoDBError(Exception):
+    """Base of every error returned to a client."""
+
+    status: ClassVar[int] = 400
+    # DynamoDB's own errors live in the dynamodb namespace and say "message"; errors raised by
+    # the AWS request front end (signatures, unknown operations, malformed JSON) are "coral"
+    # errors and say "Message". boto3 reads both.
+    namespace: ClassVar[str] = _DYNAMODB_NS
+    message_key: ClassVar[str] = "message"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+    def body(self) -> dict[str, Any]:
+        return {"__type": self.namespace + self.code, self.message_key: self.message}
+
+
+class _CoralError(DynamoDBError):
+    namespace = _CORAL_NS
+    message_key = "Message"
+
+
+# --- request-level errors ---------------------------------------------------------------------
+
+
+class ValidationException(DynamoDBError):
+    pass
+
+
+class SerializationException(_CoralError):
+    pass
+
+
+class UnknownOperationException(_CoralError):
+    pass
+
+
+class RequestEntityTooLarge(DynamoDBError):
+    status = 413
+
+
+# --- resources --------------------------------------------------------------------------------
+
+
+class ResourceNotFoundException(DynamoDBError):
+    pass
+
+
+class ResourceInUseException(DynamoDBError):
+    pass
+
+
+class LimitExceededException(DynamoDBError):
+    pass
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+class ConditionalCheckFailedException(DynamoDBError):
+    def __init__(self, message: str = "The conditional request failed",
+                 item: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+
+    def body(self) -> dict[str, Any]:
+        out = super().body()
+        if self.item is not None:
+            out["Item"] = self.item
+        return out
+
+
+class TransactionConflictException(DynamoDBError):
+    pass
+
+
+class ItemCollectionSizeLimitExceededException(DynamoDBError):
+    pass
+
+
+# --- authentication and authorization ---------------------------------------------------------
+
+
+class MissingAuthenticationTokenException(_CoralError):
+    pass
+
+
+class IncompleteSignatureException(_CoralError):
+    pass
+
+
+class InvalidSignatureException(_CoralError):
+    pass
+
+
+class UnrecognizedClientException(_CoralError):
+    pass
+
+
+class AccessDeniedException(_CoralError):
+    pass
+
+
+# --- server side ------------------------------------------------------------------------------
+
+
+class InternalServerError(DynamoDBError):
+    status = 500
+
+    def __init__(self, message: str = "Internal server error") -> None:
+        super().__init__(message)
+
+
+class ServiceUnavailable(_CoralError):
+    status = 503
+
+
+class RequestTimeoutError(InternalServerError):
+    """A storage write whose outcome is unknown (e.g. a Paxos timeout).
+
+    Reported as a 500 so clients retry; never reported as success.
+    """

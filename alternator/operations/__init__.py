@@ -1,0 +1,26 @@
+"""DynamoDB operations: one module per family, all handlers one signature.
+
+``HANDLERS`` maps an operation name (the part of ``X-Amz-Target`` after the dot) to its handler.
+Handlers see a :class:`RequestContext` and the parsed request body, and return the response body.
+They reach storage only through the ``Storage`` protocol.
+"""
+
+from __future__ import annotations
+
+from alternator.operations import items, tables, tags
+from alternator.operations.context import Handler, RequestContext
+
+HANDLERS: dict[str, Handler] = {
+    "CreateTable": tables.create_table,
+    "DescribeTable": tables.describe_table,
+    "DeleteTable": tables.delete_table,
+    "ListTables": tables.list_tables,
+    "PutItem": items.put_item,
+    "GetItem": items.get_item,
+    "DeleteItem": items.delete_item,
+    "TagResource": tags.tag_resource,
+    "UntagResource": tags.untag_resource,
+    "ListTagsOfResource": tags.list_tags_of_resource,
+}
+
+__all__ = ["HANDLERS", "Handler", "RequestContext"]

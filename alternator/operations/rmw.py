@@ -1,0 +1,121 @@
+"""Write isolation and the read-modify-write loop shared by PutItem, UpdateItem and DeleteItem.
+
+A write is described by a pure step ``apply(old_item) -> new_item`` (None means "absent" on
+either side). ``apply`` may raise ConditionalCheckFailedException, and may run more than once:
+when a concurrent writer changes the item between our read and our conditional write, the loop
+reads again and re-applies the step to the new current item.
+
+Which path a write takes depends on the table's write isolation policy (docs/write-isolation.md):
+
+=====================  =============================  ====================================
+policy                 write that needs the old item  write that does not
+=====================  =============================  ====================================
+always_use_lwt         versioned loop (LWT)           versioned loop (LWT)
+only_rmw_uses_lwt      versioned loop (LWT)           plain write
+forbid_rmw             rejected (ValidationException) plain write
+unsafe_rmw             plain read, then plain write   plain write
+=====================  =============================  ====================================
+
+On a backend whose single writes are already isolated (SQLite) every read-modify-write takes
+the versioned loop, whatever the policy; ``forbid_rmw`` still forbids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alternator.config import (
+    WRITE_ISOLATION_TAG,
+    Config,
+    WriteIsolation,
+    parse_write_isolation,
+)
+from alternator.errors import InternalServerError, ValidationException
+from alternator.schema import TableSchema
+from alternator.storage import Storage
+from alternator.values import Item
+
+Apply = Callable[[Item | None], Item | None]
+
+# How many times a contended conditional write is retried before giving up.
+MAX_ATTEMPTS = 200
+
+FORBID_RMW_MESSAGE = (
+    "Read-modify-write operations are disabled by 'forbid_rmw' write isolation policy. Refer to "
+    "https://github.com/scylladb/scylla/blob/master/docs/alternator/alternator.md#write-isolation-"
+    "policies for more information."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    old: Item | None
+    new: Item | None
+
+
+def isolation_policy(table: TableSchema, config: Config) -> WriteIsolation:
+    tagged = table.tag_map.get(WRITE_ISOLATION_TAG)
+    if tagged is not None:
+        policy = parse_write_isolation(tagged)
+        if policy is not None:
+            return policy
+    return config.write_isolation or WriteIsolation.ONLY_RMW_USES_LWT
+
+
+def check_rmw_allowed(table: TableSchema, config: Config) -> None:
+    """Reject a read-modify-write request early, before any storage access, under forbid_rmw."""
+    if isolation_policy(table, config) is WriteIsolation.FORBID_RMW:
+        raise ValidationException(FORBID_RMW_MESSAGE)
+
+
+async def write(
+    storage: Storage,
+    config: Config,
+    table: TableSchema,
+    key: Item,
+    apply: Apply,
+    needs_read: bool,
+) -> WriteResult:
+    """Perform one item write under the table's write isolation policy."""
+    policy = isolation_policy(table, config)
+    if needs_read:
+        if policy is WriteIsolation.FORBID_RMW:
+            raise ValidationException(FORBID_RMW_MESSAGE)
+        if policy is WriteIsolation.UNSAFE_RMW and not storage.always_isolated:
+            old = await storage.get_item(table, key, consistent=True)
+            new = apply(old)
+            await _plain_write(storage, table, key, old, new)
+            return WriteResult(old, new)
+        return await _versioned_loop(storage, table, key, apply)
+    if policy is WriteIsolation.ALWAYS_USE_LWT and not storage.always_isolated:
+        return await _versioned_loop(storage, table, key, apply)
+    new = apply(None)
+    await _plain_write(storage, table, key, None, new)
+    return WriteResult(None, new)
+
+
+async def _plain_write(
+    storage: Storage, table: TableSchema, key: Item, old: Item | None, new: Item | None
+) -> None:
+    if new is not None:
+        await storage.put_item(table, new)
+    elif old is not None or not storage.always_isolated:
+        await storage.delete_item(table, key)
+
+
+async def _versioned_loop(
+    storage: Storage, table: TableSchema, key: Item, apply: Apply
+) -> WriteResult:
+    for attempt in range(MAX_ATTEMPTS):
+        old, version = await storage.read_versioned(table, key)
+        new = apply(old)
+        if old is None and new is None:
+            return WriteResult(None, None)  # deleting an absent item changes nothing
+        if await storage.write_if(table, key, version, new):
+            return WriteResult(old, new)
+        # Lost a race: back off a little (more each time) and re-apply to the new item.
+        await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
+    raise InternalServerError("Too much contention on this item; the write was not applied")

@@ -1,0 +1,52 @@
+"""CreateTable, DescribeTable, DeleteTable, ListTables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alternator import fields
+from alternator.errors import ResourceNotFoundException, ValidationException
+from alternator.operations.context import RequestContext, table_for
+from alternator.operations.tags import parse_tag_list
+from alternator.schema import describe, parse_create_table, read_table_name, validate_table_name
+
+
+async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    schema = parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or []))
+    await ctx.storage.create_table(schema)
+    return {"TableDescription": describe(schema, ctx.config.region)}
+
+
+async def describe_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    schema = await table_for(ctx, req)
+    return {"Table": describe(schema, ctx.config.region)}
+
+
+async def delete_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    name = read_table_name(req)
+    schema = await ctx.storage.get_table(name)
+    if schema is None:
+        raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+    schema = await ctx.storage.delete_table(name)
+    return {"TableDescription": describe(schema, ctx.config.region, status="DELETING")}
+
+
+async def list_tables(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    limit = fields.optional_int(req, "Limit")
+    if limit is not None and not 1 <= limit <= 100:
+        bound = "greater than or equal to 1" if limit < 1 else "less than or equal to 100"
+        raise ValidationException(
+            f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
+            f"constraint: Member must have value {bound}"
+        )
+    start = fields.optional_str(req, "ExclusiveStartTableName")
+    if start is not None:
+        validate_table_name(start, "exclusiveStartTableName")
+    names = await ctx.storage.list_tables()
+    if start is not None:
+        names = [n for n in names if n > start]
+    limit = limit or 100
+    out: dict[str, Any] = {"TableNames": names[:limit]}
+    if len(names) > limit:
+        out["LastEvaluatedTableName"] = names[limit - 1]
+    return out

@@ -1,0 +1,90 @@
+"""TagResource, UntagResource, ListTagsOfResource, and the validation of tags.
+
+The ``system:write_isolation`` tag chooses a table's write isolation policy; its value is
+checked whenever it is set, at CreateTable or TagResource.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alternator import fields
+from alternator.config import WRITE_ISOLATION_ALIASES, WRITE_ISOLATION_TAG
+from alternator.errors import (
+    ResourceNotFoundException,
+    SerializationException,
+    ValidationException,
+)
+from alternator.operations.context import RequestContext
+from alternator.schema import TableSchema
+
+MAX_TAGS = 50
+
+
+def parse_tag_list(raw: list[Any]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise SerializationException("Unexpected value type in payload for Tags")
+        key = fields.require_str(entry, "Key")
+        value = fields.require_str(entry, "Value")
+        if not 1 <= len(key) <= 128:
+            raise ValidationException(
+                "1 validation error detected: Value at 'tags.member.key' failed to satisfy "
+                "constraint: Member must have length between 1 and 128"
+            )
+        if len(value) > 256:
+            raise ValidationException(
+                "1 validation error detected: Value at 'tags.member.value' failed to satisfy "
+                "constraint: Member must have length less than or equal to 256"
+            )
+        validate_tag(key, value)
+        tags[key] = value
+    return tags
+
+
+def validate_tag(key: str, value: str) -> None:
+    if key == WRITE_ISOLATION_TAG and value not in WRITE_ISOLATION_ALIASES:
+        allowed = ", ".join(WRITE_ISOLATION_ALIASES)
+        raise ValidationException(
+            f"Incorrect write isolation tag {value}. Allowed values: {allowed}"
+        )
+
+
+def _check_count(tags: dict[str, str]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise ValidationException("The number of tags exceeds the limit of 50 tags per resource")
+
+
+async def _table_by_arn(ctx: RequestContext, req: dict[str, Any]) -> TableSchema:
+    arn = fields.require_str(req, "ResourceArn")
+    prefix = f"arn:aws:dynamodb:{ctx.config.region}:000000000000:table/"
+    name = arn[len(prefix):] if arn.startswith(prefix) else None
+    schema = await ctx.storage.get_table(name) if name and "/" not in name else None
+    if schema is None:
+        raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found")
+    return schema
+
+
+async def tag_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    schema = await _table_by_arn(ctx, req)
+    new_tags = parse_tag_list(fields.require_list(req, "Tags"))
+    merged = schema.tag_map | new_tags
+    _check_count(merged)
+    await ctx.storage.update_table(schema.with_tags(merged))
+    return {}
+
+
+async def untag_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    schema = await _table_by_arn(ctx, req)
+    keys = fields.require_list(req, "TagKeys")
+    if not all(isinstance(k, str) for k in keys):
+        raise SerializationException("Unexpected value type in payload for TagKeys")
+    remaining = {k: v for k, v in schema.tag_map.items() if k not in keys}
+    await ctx.storage.update_table(schema.with_tags(remaining))
+    return {}
+
+
+async def list_tags_of_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    schema = await _table_by_arn(ctx, req)
+    return {"Tags": [{"Key": k, "Value": v} for k, v in schema.tags]}

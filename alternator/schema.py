@@ -1,0 +1,369 @@
+"""Table schemas: parsing CreateTable, checking keys, rendering DescribeTable.
+
+A :class:`TableSchema` is what both storage backends persist about a table. Its ``settings``
+mapping holds everything a later feature adds (indexes, TTL, streams) so the stored shape can
+grow without a migration.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+
+from alternator import fields
+from alternator.errors import ValidationException
+from alternator.values import AttributeValue, Item, attribute_type, decode_binary, validate_value
+
+KEY_TYPES = ("S", "N", "B")
+_TABLE_NAME_RE = re.compile(r"[a-zA-Z0-9_.\-]+")
+MAX_PARTITION_KEY_BYTES = 2048
+MAX_SORT_KEY_BYTES = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class KeyAttribute:
+    name: str
+    type: str  # "S" | "N" | "B"
+
+
+@dataclass(frozen=True, slots=True)
+class TableSchema:
+    name: str
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None
+    attribute_definitions: tuple[KeyAttribute, ...]
+    table_id: str
+    created_at: float
+    billing_mode: str = "PROVISIONED"
+    read_capacity: int = 0
+    write_capacity: int = 0
+    tags: tuple[tuple[str, str], ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        if self.sort_key is None:
+            return (self.partition_key.name,)
+        return (self.partition_key.name, self.sort_key.name)
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        return dict(self.tags)
+
+    def with_tags(self, tags: dict[str, str]) -> TableSchema:
+        return replace(self, tags=tuple(sorted(tags.items())))
+
+    # --- persistence (the same JSON on both backends) -----------------------------------------
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({
+            "name": self.name,
+            "partition_key": [self.partition_key.name, self.partition_key.type],
+            "sort_key": [self.sort_key.name, self.sort_key.type] if self.sort_key else None,
+            "attribute_definitions": [[a.name, a.type] for a in self.attribute_definitions],
+            "table_id": self.table_id,
+            "created_at": self.created_at,
+            "billing_mode": self.billing_mode,
+            "read_capacity": self.read_capacity,
+            "write_capacity": self.write_capacity,
+            "tags": [list(t) for t in self.tags],
+            "settings": self.settings,
+        })
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> TableSchema:
+        d = orjson.loads(data)
+        sk = d.get("sort_key")
+        return cls(
+            name=d["name"],
+            partition_key=KeyAttribute(*d["partition_key"]),
+            sort_key=KeyAttribute(*sk) if sk else None,
+            attribute_definitions=tuple(KeyAttribute(*a) for a in d["attribute_definitions"]),
+            table_id=d["table_id"],
+            created_at=d["created_at"],
+            billing_mode=d.get("billing_mode", "PROVISIONED"),
+            read_capacity=d.get("read_capacity", 0),
+            write_capacity=d.get("write_capacity", 0),
+            tags=tuple((k, v) for k, v in d.get("tags", [])),
+            settings=d.get("settings", {}),
+        )
+
+
+# --- table names ------------------------------------------------------------------------------
+
+
+def validate_table_name(name: str, member: str = "tableName") -> str:
+    errors = []
+    if not _TABLE_NAME_RE.fullmatch(name):
+        errors.append(
+            f"Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy "
+            "regular expression pattern: [a-zA-Z0-9_.-]+"
+        )
+    if len(name) < 3:
+        errors.append(
+            f"Value '{name}' at '{member}' failed to satisfy constraint: Member must have length "
+            "greater than or equal to 3"
+        )
+    if len(name) > 255:
+        errors.append(
+            f"Value '{name}' at '{member}' failed to satisfy constraint: Member must have length "
+            "less than or equal to 255"
+        )
+    if errors:
+        count = len(errors)
+        raise ValidationException(
+            f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors)
+        )
+    return name
+
+
+def read_table_name(req: fields.Request) -> str:
+    return validate_table_name(fields.require_str(req, "TableName"))
+
+
+# --- CreateTable ------------------------------------------------------------------------------
+
+
+def parse_create_table(
+    req: fields.Request, tags: dict[str, str], now: float | None = None
+) -> TableSchema:
+    name = read_table_name(req)
+    definitions = _parse_attribute_definitions(fields.require_list(req, "AttributeDefinitions"))
+    key_schema = fields.require_list(req, "KeySchema")
+    partition_key, sort_key = _parse_key_schema(key_schema, definitions)
+    for unsupported in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if req.get(unsupported):
+            raise ValidationException(f"{unsupported} are not supported yet")
+    used = {partition_key.name} | ({sort_key.name} if sort_key else set())
+    if set(definitions) != used:
+        raise ValidationException(
+            "One or more parameter values were invalid: Number of attributes in KeySchema does "
+            "not exactly match number of attributes defined in AttributeDefinitions"
+        )
+    billing_mode, rcu, wcu = _parse_billing(req)
+    return TableSchema(
+        name=name,
+        partition_key=partition_key,
+        sort_key=sort_key,
+        attribute_definitions=tuple(KeyAttribute(n, t) for n, t in definitions.items()),
+        table_id=str(uuid.uuid4()),
+        created_at=time.time() if now is None else now,
+        billing_mode=billing_mode,
+        read_capacity=rcu,
+        write_capacity=wcu,
+        tags=tuple(sorted(tags.items())),
+    )
+
+
+def _parse_attribute_definitions(raw: list[Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, entry in enumerate(raw, 1):
+        if not isinstance(entry, dict):
+            raise fields._wrong_type("AttributeDefinitions", "a structure")
+        name = fields.require_str(entry, "AttributeName")
+        kind = fields.require_str(entry, "AttributeType")
+        if kind not in KEY_TYPES:
+            raise ValidationException(
+                f"1 validation error detected: Value '{kind}' at "
+                f"'attributeDefinitions.{i}.member.attributeType' failed to satisfy constraint: "
+                "Member must satisfy enum value set: [B, N, S]"
+            )
+        if name in out:
+            raise ValidationException(
+                "Cannot have two attributes with the same name in AttributeDefinitions"
+            )
+        out[name] = kind
+    return out
+
+
+def _parse_key_schema(
+    raw: list[Any], definitions: dict[str, str]
+) -> tuple[KeyAttribute, KeyAttribute | None]:
+    if not 1 <= len(raw) <= 2:
+        bound = "greater than or equal to 1" if not raw else "less than or equal to 2"
+        raise ValidationException(
+            f"1 validation error detected: Value '{raw}' at 'keySchema' failed to satisfy "
+            f"constraint: Member must have length {bound}"
+        )
+    elements: list[tuple[str, str]] = []
+    for i, entry in enumerate(raw, 1):
+        if not isinstance(entry, dict):
+            raise fields._wrong_type("KeySchema", "a structure")
+        name = fields.require_str(entry, "AttributeName")
+        key_type = fields.require_str(entry, "KeyType")
+        if key_type not in ("HASH", "RANGE"):
+            raise ValidationException(
+                f"1 validation error detected: Value '{key_type}' at 'keySchema.{i}.member.keyType' "
+                "failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]"
+            )
+        elements.append((name, key_type))
+    if elements[0][1] != "HASH":
+        raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    if len(elements) == 2:
+        if elements[1][1] != "RANGE":
+            raise ValidationException(
+                "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type"
+            )
+        if elements[0][0] == elements[1][0]:
+            raise ValidationException(
+                "Both the Hash Key and the Range Key element in the KeySchema have the same name"
+            )
+    missing = [n for n, _ in elements if n not in definitions]
+    if missing:
+        raise ValidationException(
+            "One or more parameter values were invalid: Some index key attributes are not "
+            f"defined in AttributeDefinitions. Keys: [{', '.join(n for n, _ in elements)}], "
+            f"AttributeDefinitions: [{', '.join(definitions)}]"
+        )
+    pk = KeyAttribute(elements[0][0], definitions[elements[0][0]])
+    sk = KeyAttribute(elements[1][0], definitions[elements[1][0]]) if len(elements) == 2 else None
+    return pk, sk
+
+
+def _parse_billing(req: fields.Request) -> tuple[str, int, int]:
+    mode = fields.optional_enum(req, "BillingMode", ("PROVISIONED", "PAY_PER_REQUEST"))
+    throughput = fields.optional_map(req, "ProvisionedThroughput")
+    if mode == "PAY_PER_REQUEST":
+        if throughput is not None:
+            raise ValidationException(
+                "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
+                "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
+            )
+        return mode, 0, 0
+    if throughput is None:
+        raise ValidationException(
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits "
+            "must both be specified when BillingMode is PROVISIONED"
+        )
+    rcu = fields.optional_int(throughput, "ReadCapacityUnits")
+    wcu = fields.optional_int(throughput, "WriteCapacityUnits")
+    if rcu is None or wcu is None:
+        raise ValidationException(
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits "
+            "must both be specified when BillingMode is PROVISIONED"
+        )
+    for member, value in (("readCapacityUnits", rcu), ("writeCapacityUnits", wcu)):
+        if value < 1:
+            raise ValidationException(
+                f"1 validation error detected: Value '{value}' at "
+                f"'provisionedThroughput.{member}' failed to satisfy constraint: Member must "
+                "have value greater than or equal to 1"
+            )
+    return "PROVISIONED", rcu, wcu
+
+
+# --- DescribeTable ----------------------------------------------------------------------------
+
+
+def table_arn(schema: TableSchema, region: str) -> str:
+    return f"arn:aws:dynamodb:{region}:000000000000:table/{schema.name}"
+
+
+def describe(schema: TableSchema, region: str, status: str = "ACTIVE") -> dict[str, Any]:
+    key_schema = [{"AttributeName": schema.partition_key.name, "KeyType": "HASH"}]
+    if schema.sort_key is not None:
+        key_schema.append({"AttributeName": schema.sort_key.name, "KeyType": "RANGE"})
+    out: dict[str, Any] = {
+        "TableName": schema.name,
+        "TableStatus": status,
+        "KeySchema": key_schema,
+        "AttributeDefinitions": [
+            {"AttributeName": a.name, "AttributeType": a.type} for a in schema.attribute_definitions
+        ],
+        "CreationDateTime": schema.created_at,
+        "ProvisionedThroughput": {
+            "NumberOfDecreasesToday": 0,
+            "ReadCapacityUnits": schema.read_capacity,
+            "WriteCapacityUnits": schema.write_capacity,
+        },
+        "TableSizeBytes": 0,
+        "ItemCount": 0,
+        "TableArn": table_arn(schema, region),
+        "TableId": schema.table_id,
+        "DeletionProtectionEnabled": False,
+    }
+    if schema.billing_mode == "PAY_PER_REQUEST":
+        out["BillingModeSummary"] = {
+            "BillingMode": "PAY_PER_REQUEST",
+            "LastUpdateToPayPerRequestDateTime": schema.created_at,
+        }
+    return out
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+def _key_error(message: str) -> ValidationException:
+    return ValidationException("One or more parameter values were invalid: " + message)
+
+
+def check_key_value(attr: KeyAttribute, value: AttributeValue, is_partition: bool) -> None:
+    """Validate one key attribute's value against the schema (type, emptiness, length)."""
+    kind = attribute_type(value)
+    if kind != attr.type:
+        raise _key_error(f"Type mismatch for key {attr.name} expected: {attr.type} actual: {kind}")
+    inner = value[kind]
+    if kind == "S":
+        if not isinstance(inner, str):
+            raise fields._wrong_type(attr.name, "a string")
+        size = len(inner.encode())
+    elif kind == "B":
+        size = len(decode_binary(inner))
+    else:
+        size = 1
+    if size == 0:
+        raise ValidationException(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute "
+            f"cannot contain an empty {'string' if kind == 'S' else 'binary'} value. "
+            f"Key: {attr.name}"
+        )
+    if is_partition and size > MAX_PARTITION_KEY_BYTES:
+        raise _key_error(
+            "Size of hashkey has exceeded the maximum size limit of "
+            f"{MAX_PARTITION_KEY_BYTES} bytes"
+        )
+    if not is_partition and size > MAX_SORT_KEY_BYTES:
+        raise _key_error(
+            "Aggregated size of all range keys has exceeded the size limit of "
+            f"{MAX_SORT_KEY_BYTES} bytes"
+        )
+
+
+def item_key(schema: TableSchema, item: Item) -> Item:
+    """Extract and check the key attributes of a full item (PutItem)."""
+    key: Item = {}
+    for attr, is_partition in _key_attributes(schema):
+        value = item.get(attr.name)
+        if value is None:
+            raise _key_error(f"Missing the key {attr.name} in the item")
+        check_key_value(attr, value, is_partition)
+        key[attr.name] = value
+    return key
+
+
+def parse_key(schema: TableSchema, key: Any) -> Item:
+    """Validate the Key of GetItem/DeleteItem/UpdateItem: exactly the key attributes."""
+    if not isinstance(key, dict):
+        raise fields._wrong_type("Key", "a map")
+    if len(key) != len(schema.key_names) or any(n not in key for n in schema.key_names):
+        raise ValidationException("The provided key element does not match the schema")
+    out: Item = {}
+    for attr, is_partition in _key_attributes(schema):
+        value = validate_value(key[attr.name])
+        if attribute_type(value) != attr.type:
+            raise ValidationException("The provided key element does not match the schema")
+        check_key_value(attr, value, is_partition)
+        out[attr.name] = value
+    return out
+
+
+def _key_attributes(schema: TableSchema) -> list[tuple[KeyAttribute, bool]]:
+    attrs = [(schema.partition_key, True)]
+    if schema.sort_key is not None:
+        attrs.append((schema.sort_key, False))
+    return attrs

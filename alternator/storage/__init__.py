@@ -1,0 +1,107 @@
+"""The storage contract every backend implements.
+
+Operations see only this protocol. A backend stores tables described by
+:class:`~alternator.schema.TableSchema` and items in DynamoDB-JSON shape; it knows nothing of
+expressions, write isolation or HTTP.
+
+Conditional writes use an opaque per-item *version*: :meth:`Storage.read_versioned` returns the
+item with its version, and :meth:`Storage.write_if` replaces (or deletes) the item only if its
+version is still the one read. That is enough for the read-modify-write loop in
+``operations/rmw.py`` to give isolated updates on every backend: the Cassandra backend does it
+with an LWT ``IF`` clause, the SQLite backend inside one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from alternator.schema import TableSchema
+from alternator.values import AttributeValue, Item
+
+# An item's version is an opaque string; an absent item's version is None.
+Version = str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SortCondition:
+    """A range of sort-key values: ``op`` applied to ``values`` (already validated)."""
+
+    op: Literal["=", "<", "<=", ">", ">=", "BETWEEN", "BEGINS_WITH"]
+    values: tuple[AttributeValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a Query or Scan: the items and, when more may follow, the last key read."""
+
+    items: list[Item]
+    last_key: Item | None
+
+
+class Storage(Protocol):
+    # True when every single write is already isolated (SQLite): read-modify-write then needs
+    # the versioned write but never a distributed transaction.
+    always_isolated: bool
+
+    # --- tables ---------------------------------------------------------------------------------
+    async def create_table(self, schema: TableSchema) -> None:
+        """Create the table; raise ResourceInUseException if the name is taken."""
+
+    async def delete_table(self, name: str) -> TableSchema:
+        """Drop the table and its items; raise ResourceNotFoundException if absent."""
+
+    async def get_table(self, name: str) -> TableSchema | None: ...
+
+    async def list_tables(self) -> list[str]:
+        """All table names, sorted."""
+
+    async def update_table(self, schema: TableSchema) -> None:
+        """Persist changed metadata (tags, settings) of an existing table."""
+
+    # --- items ----------------------------------------------------------------------------------
+    async def get_item(self, table: TableSchema, key: Item, consistent: bool) -> Item | None: ...
+
+    async def put_item(self, table: TableSchema, item: Item) -> None:
+        """Unconditionally replace the item whose key ``item`` carries."""
+
+    async def delete_item(self, table: TableSchema, key: Item) -> None: ...
+
+    async def read_versioned(self, table: TableSchema, key: Item) -> tuple[Item | None, Version]:
+        """Read the item and its version with the strongest consistency the backend has."""
+
+    async def write_if(
+        self, table: TableSchema, key: Item, expected: Version, item: Item | None
+    ) -> bool:
+        """Store ``item`` (or delete, if None) only if the version is still ``expected``."""
+
+    # --- reads of many items ----------------------------------------------------------------------
+    async def query(
+        self,
+        table: TableSchema,
+        partition: AttributeValue,
+        sort: SortCondition | None,
+        forward: bool,
+        limit: int,
+        start_key: Item | None,
+        consistent: bool,
+    ) -> Page: ...
+
+    async def scan(
+        self,
+        table: TableSchema,
+        segment: int,
+        total_segments: int,
+        limit: int,
+        start_key: Item | None,
+        consistent: bool,
+    ) -> Page: ...
+
+    # --- cluster --------------------------------------------------------------------------------
+    async def local_nodes(self, datacenter: str | None, rack: str | None) -> list[str] | None:
+        """Addresses of live nodes in ``datacenter`` (default: the local one) and ``rack``.
+
+        None means the backend is this one process: the server answers with its own address.
+        """
+
+    async def close(self) -> None: ...

@@ -1,0 +1,595 @@
+"""The Cassandra / ScyllaDB backend, through cassandra-driver.
+
+Layout, as Scylla's Alternator has it: DynamoDB table ``T`` is CQL table ``"alternator_T"."T"``;
+its key attributes are typed columns named after them, every other attribute is an entry of the
+``":attrs"`` map (see codec.py), and ``":version"`` is the per-item version that conditional
+writes compare with an LWT ``IF``. Names Cassandra cannot hold (it allows 48 characters of
+``[A-Za-z0-9_]`` in keyspace and table names) get a sanitised name plus a hash of the original.
+
+Table metadata lives in ``alternator.tables``, so every server process pointed at the cluster
+sees the same tables; a table is visible only once its CQL table exists (status ACTIVE).
+
+Driver calls return futures completed on the driver's I/O thread; :func:`_execute` hands their
+results to the event loop with ``call_soon_threadsafe`` and never blocks it. Only the current
+page of a result is ever touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from alternator.config import CassandraConfig
+from alternator.errors import (
+    DynamoDBError,
+    InternalServerError,
+    RequestTimeoutError,
+    ResourceInUseException,
+    ResourceNotFoundException,
+    ServiceUnavailable,
+)
+from alternator.schema import TableSchema
+from alternator.storage import Page, SortCondition, Version
+from alternator.storage.codec import (
+    attrs_to_cql,
+    key_to_cql,
+    row_to_item,
+    segment_range,
+)
+from alternator.values import AttributeValue, Item
+
+log = logging.getLogger(__name__)
+
+META_KEYSPACE = "alternator"
+_CQL_TYPES = {"S": "text", "N": "decimal", "B": "blob"}
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_]+")
+_MAX_CQL_NAME = 48
+_SCHEMA_CACHE_SECONDS = 1.0
+_MIN_TOKEN = -(1 << 63)
+_TOKEN_SPACE = 1 << 64
+# An existing row written without a version (e.g. by another Alternator) is matched with
+# ``IF ":version" = null``.
+_NULL_VERSION = "null"
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def cql_names(table: str) -> tuple[str, str]:
+    """The CQL keyspace and table holding DynamoDB table ``table``."""
+    keyspace = "alternator_" + table
+    if _SAFE_NAME.fullmatch(table) and len(keyspace) <= _MAX_CQL_NAME:
+        return keyspace, table
+    digest = hashlib.sha256(table.encode()).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", table)[: _MAX_CQL_NAME - len("alternator_") - 13]
+    return f"alternator_{safe}_{digest}", f"{safe}_{digest}"
+
+
+@dataclass(slots=True)
+class _Statements:
+    """The prepared statements of one table, prepared on first use."""
+
+    get: Any = None
+    get_versioned: Any = None
+    put: Any = None
+    delete: Any = None
+    insert_if_absent: Any = None
+    update_if: Any = None
+    delete_if: Any = None
+    by_query: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+
+class CassandraStorage:
+    always_isolated = False
+
+    def __init__(self, config: CassandraConfig) -> None:
+        self._config = config
+        self._cluster: Any = None
+        self._session: Any = None
+        self._schemas: dict[str, tuple[float, TableSchema | None]] = {}
+        self._statements: dict[str, _Statements] = {}
+        self._meta: dict[str, Any] = {}
+        self._cl: Any = None
+
+    # --- lifetime -----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._connect)
+
+    def _connect(self) -> None:
+        from cassandra import ConsistencyLevel
+        from cassandra.auth import PlainTextAuthProvider
+        from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+        from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+
+        cfg = self._config
+        auth = None
+        if cfg.username is not None:
+            auth = PlainTextAuthProvider(cfg.username, cfg.password or "")
+        profile = ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(
+                DCAwareRoundRobinPolicy(local_dc=cfg.local_datacenter)
+            ),
+            consistency_level=ConsistencyLevel.LOCAL_QUORUM,
+            serial_consistency_level=ConsistencyLevel.LOCAL_SERIAL,
+            request_timeout=30,
+        )
+        self._cluster = Cluster(
+            list(cfg.contact_points),
+            port=cfg.port,
+            auth_provider=auth,
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            schema_metadata_enabled=False,
+            connect_timeout=10,
+        )
+        self._session = self._cluster.connect()
+        self._cl = ConsistencyLevel
+        self._session.execute(
+            f"CREATE KEYSPACE IF NOT EXISTS {META_KEYSPACE} WITH replication = "
+            f"{self._replication()}"
+        )
+        self._session.execute(
+            f"CREATE TABLE IF NOT EXISTS {META_KEYSPACE}.tables ("
+            "name text PRIMARY KEY, schema blob, status text)"
+        )
+        prepare = self._session.prepare
+        self._meta = {
+            "get": prepare(f"SELECT schema, status FROM {META_KEYSPACE}.tables WHERE name = ?"),
+            "list": prepare(f"SELECT name, status FROM {META_KEYSPACE}.tables"),
+            "claim": prepare(
+                f"INSERT INTO {META_KEYSPACE}.tables (name, schema, status) VALUES (?, ?, "
+                "'CREATING') IF NOT EXISTS"
+            ),
+            "activate": prepare(
+                f"UPDATE {META_KEYSPACE}.tables SET status = 'ACTIVE' WHERE name = ?"
+            ),
+            "update": prepare(
+                f"UPDATE {META_KEYSPACE}.tables SET schema = ? WHERE name = ? IF status = 'ACTIVE'"
+            ),
+            "remove": prepare(f"DELETE FROM {META_KEYSPACE}.tables WHERE name = ? IF EXISTS"),
+            "remove_claim": prepare(f"DELETE FROM {META_KEYSPACE}.tables WHERE name = ?"),
+        }
+
+    def _replication(self) -> str:
+        """NetworkTopologyStrategy with RF = min(3, nodes) in every datacenter, unless configured."""
+        per_dc: dict[str, int] = {}
+        for host in self._cluster.metadata.all_hosts():
+            if host.datacenter:
+                per_dc[host.datacenter] = per_dc.get(host.datacenter, 0) + 1
+        rf = self._config.replication_factor
+        parts = ", ".join(f"'{dc}': {rf or min(3, n)}" for dc, n in sorted(per_dc.items()))
+        return "{'class': 'NetworkTopologyStrategy', " + parts + "}"
+
+    async def close(self) -> None:
+        if self._cluster is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self._cluster.shutdown)
+            self._cluster = None
+
+    # --- execution ----------------------------------------------------------------------------
+
+    async def _execute(self, statement: Any, params: Sequence[Any] | None = None,
+                       **kwargs: Any) -> Any:
+        """Run a statement without blocking the loop; return the driver's ResultSet."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        response = self._session.execute_async(statement, params, **kwargs)
+
+        def resolve(_: Any) -> None:
+            if future.done():
+                return
+            try:
+                future.set_result(response.result())
+            except BaseException as exc:  # handed to the awaiting coroutine
+                future.set_exception(exc)
+
+        def done(_: Any) -> None:
+            loop.call_soon_threadsafe(resolve, None)
+
+        response.add_callbacks(done, done)
+        try:
+            return await future
+        except DynamoDBError:
+            raise
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    async def _run_blocking(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(None, partial(fn, *args))
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    # --- tables -------------------------------------------------------------------------------
+
+    async def create_table(self, schema: TableSchema) -> None:
+        keyspace, table = cql_names(schema.name)
+        schema.settings["cql_keyspace"] = keyspace
+        schema.settings["cql_table"] = table
+        result = await self._execute(self._meta["claim"], (schema.name, schema.to_json()))
+        if not result.was_applied:
+            raise ResourceInUseException(f"Table already exists: {schema.name}")
+        try:
+            await self._run_blocking(self._create_cql_table, schema, keyspace, table)
+        except BaseException:
+            await self._execute(self._meta["remove_claim"], (schema.name,))
+            raise
+        await self._execute(self._meta["activate"], (schema.name,))
+        self._schemas.pop(schema.name, None)
+
+    def _create_cql_table(self, schema: TableSchema, keyspace: str, table: str) -> None:
+        columns = [f"{quote(schema.partition_key.name)} {_CQL_TYPES[schema.partition_key.type]}"]
+        primary = quote(schema.partition_key.name)
+        if schema.sort_key is not None:
+            columns.append(f"{quote(schema.sort_key.name)} {_CQL_TYPES[schema.sort_key.type]}")
+            primary = f"({primary}), {quote(schema.sort_key.name)}"
+        columns += ['":attrs" map<text, blob>', '":version" uuid']
+        self._session.execute(
+            f"CREATE KEYSPACE IF NOT EXISTS {quote(keyspace)} WITH replication = "
+            f"{self._replication()}"
+        )
+        self._session.execute(
+            f"CREATE TABLE {quote(keyspace)}.{quote(table)} ({', '.join(columns)}, "
+            f"PRIMARY KEY ({primary}))"
+        )
+
+    async def delete_table(self, name: str) -> TableSchema:
+        schema = await self.get_table(name)
+        if schema is None:
+            raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+        result = await self._execute(self._meta["remove"], (name,))
+        if not result.was_applied:
+            raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+        self._schemas.pop(name, None)
+        self._statements.pop(schema.table_id, None)
+        keyspace = schema.settings["cql_keyspace"]
+        await self._run_blocking(self._session.execute, f"DROP KEYSPACE IF EXISTS {quote(keyspace)}")
+        return schema
+
+    async def get_table(self, name: str) -> TableSchema | None:
+        cached = self._schemas.get(name)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < _SCHEMA_CACHE_SECONDS:
+            return cached[1]
+        rows = (await self._execute(self._meta["get"], (name,))).current_rows
+        schema = None
+        if rows and rows[0].status == "ACTIVE":
+            schema = TableSchema.from_json(rows[0].schema)
+        self._schemas[name] = (now, schema)
+        return schema
+
+    async def list_tables(self) -> list[str]:
+        names: list[str] = []
+        result = await self._execute(self._meta["list"])
+        while True:
+            names += [r.name for r in result.current_rows if r.status == "ACTIVE"]
+            if not result.has_more_pages:
+                break
+            result = await self._execute(self._meta["list"], paging_state=result.paging_state)
+        return sorted(names)
+
+    async def update_table(self, schema: TableSchema) -> None:
+        result = await self._execute(self._meta["update"], (schema.to_json(), schema.name))
+        if not result.was_applied:
+            raise ResourceNotFoundException(
+                f"Requested resource not found: Table: {schema.name} not found"
+            )
+        self._schemas.pop(schema.name, None)
+
+    # --- statements ---------------------------------------------------------------------------
+
+    async def _prepared(self, table: TableSchema) -> _Statements:
+        stmts = self._statements.get(table.table_id)
+        if stmts is None:
+            stmts = await self._run_blocking(self._prepare_table, table)
+            self._statements[table.table_id] = stmts
+        return stmts
+
+    def _prepare_table(self, table: TableSchema) -> _Statements:
+        name = self._qualified(table)
+        where = self._key_where(table)
+        cols = self._key_columns(table)
+        marks = ", ".join("?" for _ in cols)
+        prepare = self._session.prepare
+        serial = prepare(f'SELECT ":attrs", ":version" FROM {name} WHERE {where}')
+        serial.consistency_level = self._cl.LOCAL_SERIAL
+        return _Statements(
+            get=prepare(f'SELECT ":attrs" FROM {name} WHERE {where}'),
+            get_versioned=serial,
+            put=prepare(
+                f'INSERT INTO {name} ({", ".join(cols)}, ":attrs", ":version") '
+                f"VALUES ({marks}, ?, ?)"
+            ),
+            delete=prepare(f"DELETE FROM {name} WHERE {where}"),
+            insert_if_absent=prepare(
+                f'INSERT INTO {name} ({", ".join(cols)}, ":attrs", ":version") '
+                f"VALUES ({marks}, ?, ?) IF NOT EXISTS"
+            ),
+            update_if=prepare(
+                f'UPDATE {name} SET ":attrs" = ?, ":version" = ? WHERE {where} '
+                'IF ":version" = ?'
+            ),
+            delete_if=prepare(f'DELETE FROM {name} WHERE {where} IF ":version" = ?'),
+        )
+
+    @staticmethod
+    def _qualified(table: TableSchema) -> str:
+        return f'{quote(table.settings["cql_keyspace"])}.{quote(table.settings["cql_table"])}'
+
+    @staticmethod
+    def _key_columns(table: TableSchema) -> list[str]:
+        return [quote(n) for n in table.key_names]
+
+    def _key_where(self, table: TableSchema) -> str:
+        return " AND ".join(f"{c} = ?" for c in self._key_columns(table))
+
+    @staticmethod
+    def _key_values(table: TableSchema, key: Item) -> list[Any]:
+        values = [key_to_cql(table.partition_key, key[table.partition_key.name])]
+        if table.sort_key is not None:
+            values.append(key_to_cql(table.sort_key, key[table.sort_key.name]))
+        return values
+
+    # --- items --------------------------------------------------------------------------------
+
+    async def get_item(self, table: TableSchema, key: Item, consistent: bool) -> Item | None:
+        stmts = await self._prepared(table)
+        cl = self._cl.LOCAL_QUORUM if consistent else self._cl.LOCAL_ONE
+        bound = stmts.get.bind(self._key_values(table, key))
+        bound.consistency_level = cl
+        rows = (await self._execute(bound)).current_rows
+        if not rows:
+            return None
+        return _with_attrs(key, table, rows[0][0])
+
+    async def read_versioned(self, table: TableSchema, key: Item) -> tuple[Item | None, Version]:
+        stmts = await self._prepared(table)
+        rows = (await self._execute(stmts.get_versioned, self._key_values(table, key))).current_rows
+        if not rows:
+            return None, None
+        attrs, version = rows[0]
+        return _with_attrs(key, table, attrs), str(version) if version else _NULL_VERSION
+
+    async def put_item(self, table: TableSchema, item: Item) -> None:
+        stmts = await self._prepared(table)
+        params = [*self._key_values(table, item), attrs_to_cql(table, item), uuid.uuid4()]
+        await self._execute(stmts.put, params)
+
+    async def delete_item(self, table: TableSchema, key: Item) -> None:
+        stmts = await self._prepared(table)
+        await self._execute(stmts.delete, self._key_values(table, key))
+
+    async def write_if(
+        self, table: TableSchema, key: Item, expected: Version, item: Item | None
+    ) -> bool:
+        stmts = await self._prepared(table)
+        keys = self._key_values(table, key)
+        expected_uuid = None if expected in (None, _NULL_VERSION) else uuid.UUID(expected)
+        if expected is None:
+            if item is None:
+                rows = (await self._execute(stmts.get_versioned, keys)).current_rows
+                return not rows
+            result = await self._execute(
+                stmts.insert_if_absent, [*keys, attrs_to_cql(table, item), uuid.uuid4()]
+            )
+        elif item is None:
+            result = await self._execute(stmts.delete_if, [*keys, expected_uuid])
+        else:
+            result = await self._execute(
+                stmts.update_if, [attrs_to_cql(table, item), uuid.uuid4(), *keys, expected_uuid]
+            )
+        return bool(result.was_applied)
+
+    # --- queries ------------------------------------------------------------------------------
+
+    async def query(
+        self,
+        table: TableSchema,
+        partition: AttributeValue,
+        sort: SortCondition | None,
+        forward: bool,
+        limit: int,
+        start_key: Item | None,
+        consistent: bool,
+    ) -> Page:
+        pk_value = key_to_cql(table.partition_key, partition)
+        if table.sort_key is None:
+            if start_key is not None:
+                return Page([], None)
+            restrictions: list[tuple[str, Any]] = []
+        else:
+            restrictions = _sort_restrictions(table, sort, start_key, forward)
+        shape = ("query", forward, tuple(op for op, _ in restrictions))
+        stmts = await self._prepared(table)
+        statement = stmts.by_query.get(shape)
+        if statement is None:
+            where = [f"{quote(table.partition_key.name)} = ?"]
+            if table.sort_key is not None:
+                ck = quote(table.sort_key.name)
+                where += [f"{ck} {op} ?" for op, _ in restrictions]
+            order = ""
+            if table.sort_key is not None:
+                order = f" ORDER BY {quote(table.sort_key.name)} {'ASC' if forward else 'DESC'}"
+            statement = await self._run_blocking(
+                self._session.prepare,
+                f"SELECT {', '.join(self._key_columns(table))}, \":attrs\" FROM "
+                f"{self._qualified(table)} WHERE {' AND '.join(where)}{order} LIMIT ?",
+            )
+            stmts.by_query[shape] = statement
+        params = [pk_value, *(v for _, v in restrictions), limit]
+        return await self._page(table, statement, params, limit, consistent)
+
+    async def scan(
+        self,
+        table: TableSchema,
+        segment: int,
+        total_segments: int,
+        limit: int,
+        start_key: Item | None,
+        consistent: bool,
+    ) -> Page:
+        low, high = segment_range(segment, total_segments, _TOKEN_SPACE, _MIN_TOKEN)
+        items: list[Item] = []
+        if start_key is not None:
+            # First the rest of the partition the previous page stopped in, then later tokens.
+            if table.sort_key is not None:
+                rest = await self.query(table, start_key[table.partition_key.name], None, True,
+                                        limit, start_key, consistent)
+                items = rest.items
+                if len(items) == limit:
+                    return Page(items, {n: items[-1][n] for n in table.key_names})
+            pk = quote(table.partition_key.name)
+            statement = await self._scan_statement(table, f"token({pk}) > token(?)")
+            params: list[Any] = [key_to_cql(table.partition_key, start_key[table.partition_key.name]),
+                                 high - 1, limit - len(items)]
+        else:
+            statement = await self._scan_statement(table, f"token({quote(table.partition_key.name)}) >= ?")
+            params = [low, high - 1, limit]
+        page = await self._page(table, statement, params, limit - len(items), consistent)
+        items += page.items
+        last = {n: items[-1][n] for n in table.key_names} if len(items) == limit and items else None
+        return Page(items, last)
+
+    async def _scan_statement(self, table: TableSchema, lower: str) -> Any:
+        stmts = await self._prepared(table)
+        shape = ("scan", lower)
+        statement = stmts.by_query.get(shape)
+        if statement is None:
+            pk = quote(table.partition_key.name)
+            statement = await self._run_blocking(
+                self._session.prepare,
+                f"SELECT {', '.join(self._key_columns(table))}, \":attrs\" FROM "
+                f"{self._qualified(table)} WHERE {lower} AND token({pk}) <= ? LIMIT ?",
+            )
+            stmts.by_query[shape] = statement
+        return statement
+
+    async def _page(self, table: TableSchema, statement: Any, params: list[Any], limit: int,
+                    consistent: bool) -> Page:
+        if limit <= 0:
+            return Page([], None)
+        bound = statement.bind(params)
+        bound.consistency_level = self._cl.LOCAL_QUORUM if consistent else self._cl.LOCAL_ONE
+        bound.fetch_size = limit
+        rows = (await self._execute(bound)).current_rows
+        has_sort = table.sort_key is not None
+        items = [row_to_item(table, r[0], r[1] if has_sort else None, r[-1]) for r in rows]
+        last = {n: items[-1][n] for n in table.key_names} if len(items) == limit and items else None
+        return Page(items, last)
+
+    # --- cluster ------------------------------------------------------------------------------
+
+    async def local_nodes(self, datacenter: str | None, rack: str | None) -> list[str] | None:
+        metadata = self._cluster.metadata
+        if datacenter is None:
+            datacenter = self._config.local_datacenter or self._local_datacenter()
+        out = []
+        for host in metadata.all_hosts():
+            if not host.is_up or host.datacenter != datacenter:
+                continue
+            if rack is not None and host.rack != rack:
+                continue
+            out.append(str(host.broadcast_rpc_address or host.address))
+        return sorted(out)
+
+    def _local_datacenter(self) -> str | None:
+        connection = self._cluster.control_connection
+        host = self._cluster.metadata.get_host(connection._connection.endpoint) \
+            if connection._connection else None
+        return host.datacenter if host is not None else None
+
+
+def _with_attrs(key: Item, table: TableSchema, attrs: dict[str, bytes] | None) -> Item:
+    from alternator.storage.codec import decode_value
+
+    item = dict(key)
+    if attrs:
+        for name, data in attrs.items():
+            item[name] = decode_value(data)
+    return item
+
+
+def _sort_restrictions(
+    table: TableSchema, sort: SortCondition | None, start_key: Item | None, forward: bool
+) -> list[tuple[str, Any]]:
+    """CQL restrictions on the clustering column: the sort condition narrowed by a start key."""
+    assert table.sort_key is not None
+    attr = table.sort_key
+    lower: tuple[str, Any] | None = None
+    upper: tuple[str, Any] | None = None
+    if sort is not None:
+        values = [key_to_cql(attr, v) for v in sort.values]
+        match sort.op:
+            case "=":
+                lower, upper = (">=", values[0]), ("<=", values[0])
+            case ">" | ">=":
+                lower = (sort.op, values[0])
+            case "<" | "<=":
+                upper = (sort.op, values[0])
+            case "BETWEEN":
+                lower, upper = (">=", values[0]), ("<=", values[1])
+            case "BEGINS_WITH":
+                lower = (">=", values[0])
+                end = _prefix_end(values[0])
+                if end is not None:
+                    upper = ("<", end)
+    if start_key is not None:
+        start = key_to_cql(attr, start_key[attr.name])
+        if forward:
+            lower = (">", start)
+        else:
+            upper = ("<", start)
+    return [r for r in (lower, upper) if r is not None]
+
+
+def _prefix_end(prefix: Any) -> Any:
+    """The least value above every value that begins with ``prefix`` (str or bytes)."""
+    if isinstance(prefix, bytes):
+        stripped = prefix.rstrip(b"\xff")
+        return stripped[:-1] + bytes((stripped[-1] + 1,)) if stripped else None
+    for i in range(len(prefix) - 1, -1, -1):
+        code = ord(prefix[i]) + 1
+        if 0xD800 <= code <= 0xDFFF:
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return prefix[:i] + chr(code)
+    return None
+
+
+def _translate(exc: Exception) -> DynamoDBError:
+    """Driver failures as DynamoDB errors. A CAS timeout has an unknown outcome: never success."""
+    from cassandra import (
+        InvalidRequest,
+        OperationTimedOut,
+        ReadTimeout,
+        Unavailable,
+        WriteTimeout,
+    )
+    from cassandra.cluster import NoHostAvailable
+
+    if isinstance(exc, DynamoDBError):
+        return exc
+    if isinstance(exc, WriteTimeout):
+        return RequestTimeoutError(
+            "The write timed out in the database; its outcome is unknown (it may or may not "
+            "have been applied)"
+        )
+    if isinstance(exc, ReadTimeout | OperationTimedOut):
+        return RequestTimeoutError("The database did not answer in time")
+    if isinstance(exc, Unavailable | NoHostAvailable):
+        return ServiceUnavailable("The database is unavailable")
+    if isinstance(exc, InvalidRequest) and "unconfigured table" in str(exc).lower():
+        return ResourceNotFoundException("Requested resource not found")
+    log.error("database error: %r", exc)
+    return InternalServerError()

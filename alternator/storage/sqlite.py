@@ -1,0 +1,313 @@
+"""The embedded backend: one SQLite database file.
+
+All SQLite work runs on one dedicated thread, so the event loop never blocks and every statement
+runs in a well-defined order. Conditional writes are single statements guarded by the item's
+version, which makes them atomic even when several server processes share the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import orjson
+
+from alternator.errors import ResourceInUseException, ResourceNotFoundException
+from alternator.schema import TableSchema
+from alternator.storage import Page, SortCondition, Version
+from alternator.storage.codec import encode_sortable, partition_token, segment_range
+from alternator.values import AttributeValue, Item
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tables (
+    name TEXT PRIMARY KEY,
+    schema BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    tid TEXT NOT NULL,
+    token INTEGER NOT NULL,
+    pk BLOB NOT NULL,
+    sk BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    item BLOB NOT NULL,
+    PRIMARY KEY (tid, token, pk, sk)
+) WITHOUT ROWID;
+"""
+
+# A cached schema is trusted this long before it is re-read, so that several server processes
+# sharing one database file see each other's DDL.
+_SCHEMA_CACHE_SECONDS = 1.0
+
+
+def _new_version() -> int:
+    return secrets.randbits(62) + 1
+
+
+LOCAL_DATACENTER = "datacenter1"
+LOCAL_RACK = "rack1"
+
+
+class SQLiteStorage:
+    always_isolated = True
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._db: sqlite3.Connection | None = None
+        self._schemas: dict[str, tuple[float, TableSchema | None]] = {}
+
+    # --- lifetime -----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=10000")
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        assert self._db is not None, "storage not opened"
+        return self._db
+
+    # --- tables -------------------------------------------------------------------------------
+
+    async def create_table(self, schema: TableSchema) -> None:
+        await self._run(self._create_table, schema)
+        self._schemas.pop(schema.name, None)
+
+    def _create_table(self, schema: TableSchema) -> None:
+        try:
+            self.db.execute("INSERT INTO tables (name, schema) VALUES (?, ?)",
+                            (schema.name, schema.to_json()))
+        except sqlite3.IntegrityError:
+            raise ResourceInUseException(f"Table already exists: {schema.name}") from None
+
+    async def delete_table(self, name: str) -> TableSchema:
+        self._schemas.pop(name, None)
+        return await self._run(self._delete_table, name)
+
+    def _delete_table(self, name: str) -> TableSchema:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT schema FROM tables WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise ResourceNotFoundException(
+                    f"Requested resource not found: Table: {name} not found"
+                )
+            schema = TableSchema.from_json(row[0])
+            db.execute("DELETE FROM tables WHERE name = ?", (name,))
+            db.execute("DELETE FROM items WHERE tid = ?", (schema.table_id,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return schema
+
+    async def get_table(self, name: str) -> TableSchema | None:
+        cached = self._schemas.get(name)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < _SCHEMA_CACHE_SECONDS:
+            return cached[1]
+        schema = await self._run(self._get_table, name)
+        self._schemas[name] = (now, schema)
+        return schema
+
+    def _get_table(self, name: str) -> TableSchema | None:
+        row = self.db.execute("SELECT schema FROM tables WHERE name = ?", (name,)).fetchone()
+        return None if row is None else TableSchema.from_json(row[0])
+
+    async def list_tables(self) -> list[str]:
+        return await self._run(self._list_tables)
+
+    def _list_tables(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM tables ORDER BY name")]
+
+    async def update_table(self, schema: TableSchema) -> None:
+        self._schemas.pop(schema.name, None)
+        await self._run(self._update_table, schema)
+
+    def _update_table(self, schema: TableSchema) -> None:
+        cur = self.db.execute("UPDATE tables SET schema = ? WHERE name = ?",
+                              (schema.to_json(), schema.name))
+        if cur.rowcount == 0:
+            raise ResourceNotFoundException(
+                f"Requested resource not found: Table: {schema.name} not found"
+            )
+
+    # --- items --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _locate(table: TableSchema, key: Item) -> tuple[str, int, bytes, bytes]:
+        pk_attr = table.partition_key
+        pk = encode_sortable(pk_attr.type, key[pk_attr.name])
+        sk = b""
+        if table.sort_key is not None:
+            sk = encode_sortable(table.sort_key.type, key[table.sort_key.name])
+        return table.table_id, partition_token(pk), pk, sk
+
+    async def get_item(self, table: TableSchema, key: Item, consistent: bool) -> Item | None:
+        return (await self._run(self._read, self._locate(table, key)))[0]
+
+    async def read_versioned(self, table: TableSchema, key: Item) -> tuple[Item | None, Version]:
+        return await self._run(self._read, self._locate(table, key))
+
+    def _read(self, where: tuple[str, int, bytes, bytes]) -> tuple[Item | None, Version]:
+        row = self.db.execute(
+            "SELECT item, version FROM items WHERE tid = ? AND token = ? AND pk = ? AND sk = ?",
+            where,
+        ).fetchone()
+        if row is None:
+            return None, None
+        return orjson.loads(row[0]), str(row[1])
+
+    async def put_item(self, table: TableSchema, item: Item) -> None:
+        await self._run(self._put, self._locate(table, item), orjson.dumps(item))
+
+    def _put(self, where: tuple[str, int, bytes, bytes], data: bytes) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO items (tid, token, pk, sk, version, item) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (*where, _new_version(), data),
+        )
+
+    async def delete_item(self, table: TableSchema, key: Item) -> None:
+        await self._run(self._delete, self._locate(table, key))
+
+    def _delete(self, where: tuple[str, int, bytes, bytes]) -> None:
+        self.db.execute(
+            "DELETE FROM items WHERE tid = ? AND token = ? AND pk = ? AND sk = ?", where
+        )
+
+    async def write_if(
+        self, table: TableSchema, key: Item, expected: Version, item: Item | None
+    ) -> bool:
+        data = None if item is None else orjson.dumps(item)
+        return await self._run(self._write_if, self._locate(table, key), expected, data)
+
+    def _write_if(
+        self, where: tuple[str, int, bytes, bytes], expected: Version, data: bytes | None
+    ) -> bool:
+        db = self.db
+        match_key = "tid = ? AND token = ? AND pk = ? AND sk = ?"
+        if expected is None:
+            if data is None:  # deleting an item that must still be absent
+                row = db.execute(f"SELECT 1 FROM items WHERE {match_key}", where).fetchone()
+                return row is None
+            cur = db.execute(
+                "INSERT OR IGNORE INTO items (tid, token, pk, sk, version, item) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (*where, _new_version(), data),
+            )
+        elif data is None:
+            cur = db.execute(f"DELETE FROM items WHERE {match_key} AND version = ?",
+                             (*where, int(expected)))
+        else:
+            cur = db.execute(
+                f"UPDATE items SET item = ?, version = ? WHERE {match_key} AND version = ?",
+                (data, _new_version(), *where, int(expected)),
+            )
+        return cur.rowcount == 1
+
+    # --- queries ------------------------------------------------------------------------------
+
+    async def query(
+        self,
+        table: TableSchema,
+        partition: AttributeValue,
+        sort: SortCondition | None,
+        forward: bool,
+        limit: int,
+        start_key: Item | None,
+        consistent: bool,
+    ) -> Page:
+        pk = encode_sortable(table.partition_key.type, partition)
+        sql = ["SELECT item FROM items WHERE tid = ? AND token = ? AND pk = ?"]
+        args: list[Any] = [table.table_id, partition_token(pk), pk]
+        if sort is not None and table.sort_key is not None:
+            kind = table.sort_key.type
+            bounds = [encode_sortable(kind, v) for v in sort.values]
+            if sort.op == "BETWEEN":
+                sql.append("AND sk >= ? AND sk <= ?")
+                args += bounds
+            elif sort.op == "BEGINS_WITH":
+                sql.append("AND sk >= ?")
+                args.append(bounds[0])
+                upper = _prefix_end(bounds[0])
+                if upper is not None:
+                    sql.append("AND sk < ?")
+                    args.append(upper)
+            else:
+                sql.append(f"AND sk {sort.op} ?")
+                args.append(bounds[0])
+        if start_key is not None and table.sort_key is not None:
+            sql.append("AND sk > ?" if forward else "AND sk < ?")
+            args.append(encode_sortable(table.sort_key.type, start_key[table.sort_key.name]))
+        elif start_key is not None:
+            return Page([], None)  # a hash-only partition holds one item, already returned
+        sql.append("ORDER BY sk" + ("" if forward else " DESC") + " LIMIT ?")
+        args.append(limit)
+        return await self._run(self._page, table, " ".join(sql), args, limit)
+
+    async def scan(
+        self,
+        table: TableSchema,
+        segment: int,
+        total_segments: int,
+        limit: int,
+        start_key: Item | None,
+        consistent: bool,
+    ) -> Page:
+        low, high = segment_range(segment, total_segments)
+        sql = ["SELECT item FROM items WHERE tid = ? AND token >= ? AND token < ?"]
+        args: list[Any] = [table.table_id, low, high]
+        if start_key is not None:
+            sql.append("AND (token, pk, sk) > (?, ?, ?)")
+            args += self._locate(table, start_key)[1:]
+        sql.append("ORDER BY token, pk, sk LIMIT ?")
+        args.append(limit)
+        return await self._run(self._page, table, " ".join(sql), args, limit)
+
+    def _page(self, table: TableSchema, sql: str, args: list[Any], limit: int) -> Page:
+        items = [orjson.loads(r[0]) for r in self.db.execute(sql, args)]
+        last = None
+        if len(items) == limit and items:
+            last = {n: items[-1][n] for n in table.key_names}
+        return Page(items, last)
+
+    # --- cluster ------------------------------------------------------------------------------
+
+    async def local_nodes(self, datacenter: str | None, rack: str | None) -> list[str] | None:
+        if datacenter not in (None, LOCAL_DATACENTER) or rack not in (None, LOCAL_RACK):
+            return []
+        return None
+
+
+def _prefix_end(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with ``prefix``."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes((stripped[-1] + 1,))
