@@ -37,10 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="alternator",
         description="A DynamoDB-compatible server storing data in Cassandra, ScyllaDB or SQLite.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = commands.add_parser(
-        "serve", help="run the server", parser_class=_Parser,
-        description="Run the DynamoDB-compatible HTTP server.",
+        "serve", help="run the server", description="Run the DynamoDB-compatible HTTP server."
     )
     assert isinstance(serve, _Parser)
     serve.add("--alternator-address", "address to listen on", "127.0.0.1")

@@ -87,23 +87,21 @@ async def write(
         if policy is WriteIsolation.UNSAFE_RMW and not storage.always_isolated:
             old = await storage.get_item(table, key, consistent=True)
             new = apply(old)
-            await _plain_write(storage, table, key, old, new)
+            await _plain_write(storage, table, key, new)
             return WriteResult(old, new)
         return await _versioned_loop(storage, table, key, apply)
     if policy is WriteIsolation.ALWAYS_USE_LWT and not storage.always_isolated:
         return await _versioned_loop(storage, table, key, apply)
     new = apply(None)
-    await _plain_write(storage, table, key, None, new)
+    await _plain_write(storage, table, key, new)
     return WriteResult(None, new)
 
 
-async def _plain_write(
-    storage: Storage, table: TableSchema, key: Item, old: Item | None, new: Item | None
-) -> None:
-    if new is not None:
-        await storage.put_item(table, new)
-    elif old is not None or not storage.always_isolated:
+async def _plain_write(storage: Storage, table: TableSchema, key: Item, new: Item | None) -> None:
+    if new is None:
         await storage.delete_item(table, key)
+    else:
+        await storage.put_item(table, new)
 
 
 async def _versioned_loop(

@@ -1,0 +1,201 @@
+"""Black-box test harness.
+
+Each backend gets one server, started in-process on a free port in a thread of its own and
+reached only over HTTP, by boto3, the aws CLI or plain HTTP. Tests that take the ``dynamodb``
+fixture run once per backend.
+
+The Cassandra backend needs a running node: ``make test`` starts one and sets
+``ALTERNATOR_TEST_CASSANDRA=host:port``. Without it the Cassandra cases are skipped, unless
+``ALTERNATOR_REQUIRE_CASSANDRA=1`` (set by ``make test`` and CI), which turns that into a failure.
+``--url`` runs the suite against an already running server instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+
+from alternator.config import CassandraConfig, Config, WriteIsolation
+from alternator.runner import RunningServer, start_server
+
+BACKENDS = ("sqlite", "cassandra")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--url", default=None, help="test an already running server at this URL")
+
+
+@dataclass
+class Endpoint:
+    backend: str
+    url: str
+    access_key: str = "alternator"
+    secret_key: str = "secret"
+
+    def client(self, **config: Any) -> Any:
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=BotoConfig(retries={"max_attempts": 1}, **config),
+        )
+
+
+class ServerThread:
+    """A server on its own event loop in a daemon thread."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.loop = asyncio.new_event_loop()
+        self.server: RunningServer | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.server = self.loop.run_until_complete(start_server(self.config))
+        except BaseException as exc:
+            self._error = exc
+            self.loop.close()
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+    def start(self) -> str:
+        self._thread.start()
+        self._ready.wait(120)
+        if self._error is not None:
+            raise self._error
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(30)
+
+
+def cassandra_address() -> tuple[str, int] | None:
+    value = os.environ.get("ALTERNATOR_TEST_CASSANDRA")
+    if not value:
+        return None
+    host, _, port = value.partition(":")
+    return host, int(port or 9042)
+
+
+def cassandra_config() -> CassandraConfig:
+    address = cassandra_address()
+    assert address is not None
+    return CassandraConfig(contact_points=(address[0],), port=address[1],
+                           username="cassandra", password="cassandra")
+
+
+@pytest.fixture(scope="session")
+def tmp_state_dir() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="alternator-test-") as path:
+        yield path
+
+
+_servers: dict[str, tuple[ServerThread, str]] = {}
+
+
+def _server_for(backend: str, state_dir: str) -> str:
+    if backend in _servers:
+        return _servers[backend][1]
+    if backend == "cassandra":
+        if cassandra_address() is None:
+            if os.environ.get("ALTERNATOR_REQUIRE_CASSANDRA") == "1":
+                pytest.fail("ALTERNATOR_REQUIRE_CASSANDRA=1 but ALTERNATOR_TEST_CASSANDRA unset")
+            pytest.skip("no Cassandra node (run `make test`, or set ALTERNATOR_TEST_CASSANDRA)")
+        config = Config(port=0, backend="cassandra", cassandra=cassandra_config(),
+                        write_isolation=WriteIsolation.ONLY_RMW_USES_LWT)
+    else:
+        config = Config(port=0, backend="sqlite",
+                        sqlite_path=os.path.join(state_dir, "test.db"))
+    thread = ServerThread(config)
+    url = thread.start()
+    _servers[backend] = (thread, url)
+    return url
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for thread, _ in _servers.values():
+        thread.stop()
+    _servers.clear()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def endpoint(request: pytest.FixtureRequest, tmp_state_dir: str) -> Endpoint:
+    url = request.config.getoption("--url")
+    if url:
+        if request.param != "sqlite":
+            pytest.skip("--url tests one server")
+        return Endpoint("external", url)
+    return Endpoint(request.param, _server_for(request.param, tmp_state_dir))
+
+
+@pytest.fixture(scope="session")
+def dynamodb(endpoint: Endpoint) -> Any:
+    """A boto3 client with client-side validation (as applications use it)."""
+    return endpoint.client()
+
+
+@pytest.fixture(scope="session")
+def raw_dynamodb(endpoint: Endpoint) -> Any:
+    """A boto3 client that sends whatever it is given, to test the server's own validation."""
+    return endpoint.client(parameter_validation=False)
+
+
+def unique_table_name(prefix: str = "t") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def create_table(client: Any, key_schema: list[tuple[str, str, str]], **extra: Any) -> str:
+    """Create a table from (name, HASH|RANGE, S|N|B) triples; return its name."""
+    name = unique_table_name()
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": n, "KeyType": k} for n, k, _ in key_schema],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, _, t in key_schema],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+    return name
+
+
+@pytest.fixture(scope="session")
+def table_hash(dynamodb: Any) -> Iterator[str]:
+    """A shared table with a string partition key ``p`` only."""
+    name = create_table(dynamodb, [("p", "HASH", "S")])
+    yield name
+    dynamodb.delete_table(TableName=name)
+
+
+@pytest.fixture(scope="session")
+def table_hash_range(dynamodb: Any) -> Iterator[str]:
+    """A shared table with partition key ``p`` (S) and sort key ``c`` (N)."""
+    name = create_table(dynamodb, [("p", "HASH", "S"), ("c", "RANGE", "N")])
+    yield name
+    dynamodb.delete_table(TableName=name)
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
