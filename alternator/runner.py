@@ -44,7 +44,5 @@ async def start_server(config: Config, storage: Storage | None = None) -> Runnin
     await runner.setup()
     site = web.TCPSite(runner, config.address, config.port or 0)
     await site.start()
-    server = site._server
-    assert server is not None
-    port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return RunningServer(runner, storage, port)
+    port = runner.addresses[0][1]
+    return RunningServer(runner, storage, int(port))

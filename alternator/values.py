@@ -130,7 +130,7 @@ def attribute_type(value: Any) -> str:
         raise ValidationException(
             "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
         )
-    return known[0]
+    return str(known[0])
 
 
 def validate_value(value: Any, depth: int = 1) -> AttributeValue:
@@ -144,21 +144,22 @@ def validate_value(value: Any, depth: int = 1) -> AttributeValue:
             "supported limits"
         )
     kind = attribute_type(value)
-    inner = value[kind]
+    checked: AttributeValue = value
+    inner = checked[kind]
     if kind == "S":
         if not isinstance(inner, str):
             raise _serialization("String")
-        return value
+        return checked
     if kind == "N":
         text = format_number(parse_number(inner))
-        return value if text == inner else {"N": text}
+        return checked if text == inner else {"N": text}
     if kind == "B":
         decode_binary(inner)
-        return value
+        return checked
     if kind == "BOOL":
         if not isinstance(inner, bool):
             raise _serialization("Boolean")
-        return value
+        return checked
     if kind == "NULL":
         if inner is not True:
             if not isinstance(inner, bool):
@@ -167,19 +168,19 @@ def validate_value(value: Any, depth: int = 1) -> AttributeValue:
                 "One or more parameter values were invalid: Null attribute value types must "
                 "have the value of true"
             )
-        return value
+        return checked
     if kind in SET_TYPES:
-        return _validate_set(kind, inner, value)
+        return _validate_set(kind, inner, checked)
     if kind == "L":
         if not isinstance(inner, list):
             raise _serialization("List")
         items = [validate_value(v, depth + 1) for v in inner]
-        return value if all(a is b for a, b in zip(items, inner, strict=True)) else {"L": items}
+        return checked if all(a is b for a, b in zip(items, inner, strict=True)) else {"L": items}
     # kind == "M"
     if not isinstance(inner, dict):
         raise _serialization("Map")
     members = {k: validate_value(v, depth + 1) for k, v in inner.items()}
-    return value if all(members[k] is inner[k] for k in inner) else {"M": members}
+    return checked if all(members[k] is inner[k] for k in inner) else {"M": members}
 
 
 def _validate_set(kind: str, inner: Any, value: AttributeValue) -> AttributeValue:
@@ -291,7 +292,7 @@ def compare_scalars(a: AttributeValue, b: AttributeValue) -> int | None:
         x, y = va.encode(), vb.encode()
     else:
         x, y = decode_binary(va), decode_binary(vb)
-    return (x > y) - (x < y)
+    return int(x > y) - int(x < y)
 
 
 # --- sizes ------------------------------------------------------------------------------------

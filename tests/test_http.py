@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-
 from conftest import Endpoint
 
 
@@ -118,7 +117,7 @@ def test_request_over_16mb_is_refused(endpoint: Endpoint) -> None:
 
 def test_gzip_bomb_is_refused(endpoint: Endpoint) -> None:
     payload = gzip.compress(b'{"TableName": "' + b"x" * (17 * 1024 * 1024) + b'"}')
-    status, body = dynamodb_call(endpoint, "DynamoDB_20120810.DescribeTable", payload,
+    status, _body = dynamodb_call(endpoint, "DynamoDB_20120810.DescribeTable", payload,
                                  {"Content-Encoding": "gzip"})
     assert status == 413
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from conftest import create_table, unique_table_name
 
 
@@ -116,9 +115,9 @@ DEFS = [{"AttributeName": "p", "AttributeType": "S"}]
      "Both the Hash Key and the Range Key element in the KeySchema have the same name"),
     ({"KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
                     {"AttributeName": "q", "KeyType": "HASH"}],
-      "AttributeDefinitions": DEFS + [{"AttributeName": "q", "AttributeType": "S"}]},
+      "AttributeDefinitions": [*DEFS, {"AttributeName": "q", "AttributeType": "S"}]},
      "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type"),
-    ({"AttributeDefinitions": DEFS + [{"AttributeName": "x", "AttributeType": "S"}]},
+    ({"AttributeDefinitions": [*DEFS, {"AttributeName": "x", "AttributeType": "S"}]},
      "One or more parameter values were invalid: Number of attributes in KeySchema does not "
      "exactly match number of attributes defined in AttributeDefinitions"),
     ({"AttributeDefinitions": [{"AttributeName": "q", "AttributeType": "S"}]},

@@ -50,7 +50,7 @@ def decode_decimal(data: bytes) -> Decimal:
 def encode_value(value: AttributeValue) -> bytes:
     (kind, inner), = value.items()
     if kind == "S":
-        return bytes((TAG_S,)) + inner.encode()
+        return bytes((TAG_S,)) + str(inner).encode()
     if kind == "B":
         return bytes((TAG_B,)) + base64.b64decode(inner)
     if kind == "BOOL":

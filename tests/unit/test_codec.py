@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from decimal import Decimal
 from typing import Any
@@ -88,7 +89,7 @@ def test_segments_cover_the_token_space(total: int) -> None:
     space = 1 << 32
     ranges = [segment_range(i, total, space) for i in range(min(total, 50))]
     assert ranges[0][0] == 0
-    for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(ranges):
         assert end == start
     if total <= 50:
         assert ranges[-1][1] == space
