@@ -16,7 +16,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from alternator.config import WRITE_ISOLATION_ALIASES, CassandraConfig, Config, parse_write_isolation
+from alternator.config import (
+    WRITE_ISOLATION_ALIASES,
+    CassandraConfig,
+    Config,
+    parse_write_isolation,
+)
 
 
 def _env_name(option: str) -> str:

@@ -22,14 +22,18 @@ class DynamoDBError(Exception):
     # errors and say "Message". boto3 reads both.
     namespace: ClassVar[str] = _DYNAMODB_NS
     message_key: ClassVar[str] = "message"
+    # The DynamoDB error code: the class name, inherited by private (underscore) subclasses and
+    # by classes that set it explicitly.
+    code: ClassVar[str] = "InternalServerError"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_") and "code" not in cls.__dict__:
+            cls.code = cls.__name__
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
 
     def body(self) -> dict[str, Any]:
         return {"__type": self.namespace + self.code, self.message_key: self.message}
@@ -138,5 +142,7 @@ class ServiceUnavailable(_CoralError):
 class RequestTimeoutError(InternalServerError):
     """A storage write whose outcome is unknown (e.g. a Paxos timeout).
 
-    Reported as a 500 so clients retry; never reported as success.
+    Reported as a 500 InternalServerError so clients retry; never reported as success.
     """
+
+    code = "InternalServerError"

@@ -1,15 +1,21 @@
-"""PutItem, GetItem, DeleteItem."""
+"""PutItem, GetItem, UpdateItem, DeleteItem."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from alternator import expressions as expr
 from alternator import fields
 from alternator.errors import ConditionalCheckFailedException, ValidationException
 from alternator.operations import rmw
 from alternator.operations.context import RequestContext, table_for
-from alternator.operations.requests import Condition, ReadProjection
-from alternator.schema import item_key, parse_key
+from alternator.operations.requests import (
+    ItemExpressions,
+    read_expressions,
+    update_expressions,
+    write_expressions,
+)
+from alternator.schema import TableSchema, item_key, parse_key
 from alternator.values import Item, validate_item
 
 _RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
@@ -27,19 +33,18 @@ def return_values(req: dict[str, Any], allowed: tuple[str, ...]) -> str:
     return value
 
 
-def return_old_on_failure(req: dict[str, Any]) -> bool:
+def _return_old_on_failure(req: dict[str, Any]) -> bool:
     value = fields.optional_enum(req, "ReturnValuesOnConditionCheckFailure", ("ALL_OLD", "NONE"))
     return value == "ALL_OLD"
 
 
-def checked(condition: Condition | None, on_failure_old: bool,
-            step: rmw.Apply) -> rmw.Apply:
+def checked(expressions: ItemExpressions, on_failure_old: bool, step: rmw.Apply) -> rmw.Apply:
     """Wrap a write step with the request's condition, evaluated on the current item."""
-    if condition is None:
+    if expressions.condition is None:
         return step
 
     def apply(old: Item | None) -> Item | None:
-        if not condition.holds(old):
+        if not expressions.holds(old):
             raise ConditionalCheckFailedException(
                 item=old if (on_failure_old and old is not None) else None
             )
@@ -53,10 +58,11 @@ async def put_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     item = validate_item(fields.require_map(req, "Item"))
     key = item_key(table, item)
     returns = return_values(req, ("NONE", "ALL_OLD"))
-    condition = Condition.from_request(req, table)
-    step = checked(condition, return_old_on_failure(req), lambda _old: item)
-    needs_read = condition is not None or returns == "ALL_OLD"
-    result = await rmw.write(ctx.storage, ctx.config, table, key, step, needs_read)
+    expressions = write_expressions(req)
+    step = checked(expressions, _return_old_on_failure(req), lambda _old: item)
+    needs_read = expressions.condition is not None or returns == "ALL_OLD"
+    result = await rmw.write(ctx.storage, ctx.config, table, key, step,
+                             None if needs_read else rmw.Put(item))
     if returns == "ALL_OLD" and result.old is not None:
         return {"Attributes": result.old}
     return {}
@@ -66,21 +72,70 @@ async def get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     table = await table_for(ctx, req)
     key = parse_key(table, fields.require_map(req, "Key"))
     consistent = bool(fields.optional_bool(req, "ConsistentRead"))
-    projection = ReadProjection.from_request(req)
+    expressions = read_expressions(req)
     item = await ctx.storage.get_item(table, key, consistent)
     if item is None:
         return {}
-    return {"Item": projection.apply(item)}
+    return {"Item": expressions.project(item)}
 
 
 async def delete_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     table = await table_for(ctx, req)
     key = parse_key(table, fields.require_map(req, "Key"))
     returns = return_values(req, ("NONE", "ALL_OLD"))
-    condition = Condition.from_request(req, table)
-    step = checked(condition, return_old_on_failure(req), lambda _old: None)
-    needs_read = condition is not None or returns == "ALL_OLD"
-    result = await rmw.write(ctx.storage, ctx.config, table, key, step, needs_read)
+    expressions = write_expressions(req)
+    step = checked(expressions, _return_old_on_failure(req), lambda _old: None)
+    needs_read = expressions.condition is not None or returns == "ALL_OLD"
+    result = await rmw.write(ctx.storage, ctx.config, table, key, step,
+                             None if needs_read else rmw.Delete())
     if returns == "ALL_OLD" and result.old is not None:
         return {"Attributes": result.old}
+    return {}
+
+
+async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    table = await table_for(ctx, req)
+    key = parse_key(table, fields.require_map(req, "Key"))
+    returns = return_values(req, _RETURN_VALUES)
+    expressions = update_expressions(req, table)
+    update = expressions.update
+
+    def step(old: Item | None) -> Item:
+        new = expr.apply_update(update, old) if update is not None else dict(old or {})
+        return {**new, **key}  # an update never changes the key; a new item gets it
+
+    blind = None
+    if (expressions.condition is None and returns in ("NONE", "UPDATED_NEW")
+            and (update is None or not update.needs_read)):
+        blind = _merge_of(update, table)
+    result = await rmw.write(ctx.storage, ctx.config, table, key,
+                             checked(expressions, _return_old_on_failure(req), step), blind)
+    return _update_response(returns, update, result, step if blind is not None else None)
+
+
+def _merge_of(update: expr.Update | None, table: TableSchema) -> rmw.Merge:
+    """An update that reads nothing, as top-level attributes to set and remove."""
+    if update is None:
+        return rmw.Merge({}, ())
+    set_attributes = {name: value for name, value in expr.apply_update(update, None).items()
+                      if name not in table.key_names}
+    removed = tuple(str(a.path.bound()[0]) for a in update.remove)
+    return rmw.Merge(set_attributes, removed)
+
+
+def _update_response(returns: str, update: expr.Update | None, result: rmw.WriteResult,
+                     blind_step: rmw.Apply | None) -> dict[str, Any]:
+    attributes: Item | None = None
+    if returns == "ALL_OLD":
+        attributes = result.old
+    elif returns == "ALL_NEW":
+        attributes = result.new
+    elif returns in ("UPDATED_OLD", "UPDATED_NEW") and update is not None:
+        if returns == "UPDATED_OLD":
+            attributes = expr.returned_attributes(update, result.old)
+        else:
+            new = result.new if blind_step is None else blind_step(None)
+            attributes = expr.returned_attributes(update, new)
+    if attributes:
+        return {"Attributes": attributes}
     return {}

@@ -3,7 +3,9 @@
 A write is described by a pure step ``apply(old_item) -> new_item`` (None means "absent" on
 either side). ``apply`` may raise ConditionalCheckFailedException, and may run more than once:
 when a concurrent writer changes the item between our read and our conditional write, the loop
-reads again and re-applies the step to the new current item.
+reads again and re-applies the step to the new current item. A write that does not depend on
+the old item also says what it does without reading it (a :data:`BlindWrite`): replace the item,
+delete it, or merge top-level attributes into it.
 
 Which path a write takes depends on the table's write isolation policy (docs/write-isolation.md):
 
@@ -51,6 +53,27 @@ FORBID_RMW_MESSAGE = (
 
 
 @dataclass(frozen=True, slots=True)
+class Put:
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """Set and remove top-level attributes of the item, creating it if absent."""
+
+    set_attributes: Item
+    remove: tuple[str, ...]
+
+
+BlindWrite = Put | Delete | Merge
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     old: Item | None
     new: Item | None
@@ -77,31 +100,35 @@ async def write(
     table: TableSchema,
     key: Item,
     apply: Apply,
-    needs_read: bool,
+    blind: BlindWrite | None,
 ) -> WriteResult:
-    """Perform one item write under the table's write isolation policy."""
+    """Perform one item write under the table's write isolation policy.
+
+    ``blind`` is None when the write needs the old item (read-modify-write).
+    """
     policy = isolation_policy(table, config)
-    if needs_read:
+    if blind is None:
         if policy is WriteIsolation.FORBID_RMW:
             raise ValidationException(FORBID_RMW_MESSAGE)
         if policy is WriteIsolation.UNSAFE_RMW and not storage.always_isolated:
             old = await storage.get_item(table, key, consistent=True)
             new = apply(old)
-            await _plain_write(storage, table, key, new)
+            if new is None:
+                await storage.delete_item(table, key)
+            else:
+                await storage.put_item(table, new)
             return WriteResult(old, new)
         return await _versioned_loop(storage, table, key, apply)
     if policy is WriteIsolation.ALWAYS_USE_LWT and not storage.always_isolated:
         return await _versioned_loop(storage, table, key, apply)
-    new = apply(None)
-    await _plain_write(storage, table, key, new)
-    return WriteResult(None, new)
-
-
-async def _plain_write(storage: Storage, table: TableSchema, key: Item, new: Item | None) -> None:
-    if new is None:
-        await storage.delete_item(table, key)
-    else:
-        await storage.put_item(table, new)
+    match blind:
+        case Put(item):
+            await storage.put_item(table, item)
+        case Delete():
+            await storage.delete_item(table, key)
+        case Merge(set_attributes, remove):
+            await storage.merge_item(table, key, set_attributes, remove)
+    return WriteResult(None, None)
 
 
 async def _versioned_loop(

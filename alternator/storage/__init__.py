@@ -67,6 +67,11 @@ class Storage(Protocol):
 
     async def delete_item(self, table: TableSchema, key: Item) -> None: ...
 
+    async def merge_item(
+        self, table: TableSchema, key: Item, set_attributes: Item, remove: tuple[str, ...]
+    ) -> None:
+        """Set and remove top-level attributes without reading; create the item if absent."""
+
     async def read_versioned(self, table: TableSchema, key: Item) -> tuple[Item | None, Version]:
         """Read the item and its version with the strongest consistency the backend has."""
 

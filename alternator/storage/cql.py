@@ -85,6 +85,9 @@ class _Statements:
     insert_if_absent: Any = None
     update_if: Any = None
     delete_if: Any = None
+    touch: Any = None
+    merge_set: Any = None
+    merge_remove: Any = None
     by_query: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
 
@@ -321,6 +324,11 @@ class CassandraStorage:
                 'IF ":version" = ?'
             ),
             delete_if=prepare(f'DELETE FROM {name} WHERE {where} IF ":version" = ?'),
+            # An UPDATE alone does not make a row exist; this INSERT (the row marker) does, so
+            # that an UpdateItem creates the item even when it only removes attributes.
+            touch=prepare(f'INSERT INTO {name} ({", ".join(cols)}, ":version") VALUES ({marks}, ?)'),
+            merge_set=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" + ? WHERE {where}'),
+            merge_remove=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" - ? WHERE {where}'),
         )
 
     @staticmethod
@@ -369,6 +377,22 @@ class CassandraStorage:
     async def delete_item(self, table: TableSchema, key: Item) -> None:
         stmts = await self._prepared(table)
         await self._execute(stmts.delete, self._key_values(table, key))
+
+    async def merge_item(
+        self, table: TableSchema, key: Item, set_attributes: Item, remove: tuple[str, ...]
+    ) -> None:
+        from cassandra.query import BatchStatement, BatchType
+
+        stmts = await self._prepared(table)
+        keys = self._key_values(table, key)
+        # One partition: the batch is applied atomically and in isolation.
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        batch.add(stmts.touch, [*keys, uuid.uuid4()])
+        if set_attributes:
+            batch.add(stmts.merge_set, [attrs_to_cql(table, set_attributes), *keys])
+        if remove:
+            batch.add(stmts.merge_remove, [set(remove), *keys])
+        await self._execute(batch)
 
     async def write_if(
         self, table: TableSchema, key: Item, expected: Version, item: Item | None

@@ -201,6 +201,27 @@ class SQLiteStorage:
             "DELETE FROM items WHERE tid = ? AND token = ? AND pk = ? AND sk = ?", where
         )
 
+    async def merge_item(
+        self, table: TableSchema, key: Item, set_attributes: Item, remove: tuple[str, ...]
+    ) -> None:
+        await self._run(self._merge, self._locate(table, key), key, set_attributes, remove)
+
+    def _merge(self, where: tuple[str, int, bytes, bytes], key: Item, set_attributes: Item,
+               remove: tuple[str, ...]) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            old, _ = self._read(where)
+            item = dict(old if old is not None else key)
+            item.update(set_attributes)
+            for name in remove:
+                item.pop(name, None)
+            self._put(where, orjson.dumps(item))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     async def write_if(
         self, table: TableSchema, key: Item, expected: Version, item: Item | None
     ) -> bool:

@@ -1,0 +1,1 @@
+"""Request authentication (AWS Signature Version 4)."""
