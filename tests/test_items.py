@@ -214,3 +214,20 @@ def test_binary_keys(dynamodb: Any) -> None:
         assert got == {"p": {"B": b"\x00\x01"}, "c": {"B": b"\xff"}, "v": {"S": "bin"}}
     finally:
         dynamodb.delete_table(TableName=name)
+
+
+def test_item_size_limit(raw_dynamodb: Any, table_hash: str) -> None:
+    key = {"p": {"S": new_key()}}
+    # 400 KB counts attribute names and values: "v" + 409,599 bytes is exactly at the limit.
+    exact = 400 * 1024 - len(key["p"]["S"]) - 1 - 1
+    raw_dynamodb.put_item(TableName=table_hash, Item={**key, "v": {"S": "x" * exact}})
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.put_item(TableName=table_hash, Item={**key, "v": {"S": "x" * (exact + 1)}})
+    assert error_of(exc) == ("ValidationException",
+                             "Item size has exceeded the maximum allowed size")
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.update_item(TableName=table_hash, Key=key, UpdateExpression="SET w = :w",
+                                 ExpressionAttributeValues={":w": {"S": "yy"}},
+                                 ReturnValues="ALL_NEW")
+    assert error_of(exc) == ("ValidationException",
+                             "Item size to update has exceeded the maximum allowed size")

@@ -16,9 +16,16 @@ from alternator.operations.requests import (
     write_expressions,
 )
 from alternator.schema import TableSchema, item_key, parse_key
-from alternator.values import Item, validate_item
+from alternator.values import Item, item_size, validate_item
 
 _RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+MAX_ITEM_BYTES = 400 * 1024
+
+
+def _check_size(item: Item, message: str) -> Item:
+    if item_size(item) > MAX_ITEM_BYTES:
+        raise ValidationException(message)
+    return item
 
 
 def return_values(req: dict[str, Any], allowed: tuple[str, ...]) -> str:
@@ -57,6 +64,7 @@ async def put_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     table = await table_for(ctx, req)
     item = validate_item(fields.require_map(req, "Item"))
     key = item_key(table, item)
+    _check_size(item, "Item size has exceeded the maximum allowed size")
     returns = return_values(req, ("NONE", "ALL_OLD"))
     expressions = write_expressions(req)
     step = checked(expressions, _return_old_on_failure(req), lambda _old: item)
@@ -102,7 +110,8 @@ async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
 
     def step(old: Item | None) -> Item:
         new = expr.apply_update(update, old) if update is not None else dict(old or {})
-        return {**new, **key}  # an update never changes the key; a new item gets it
+        new.update(key)  # an update never changes the key; a new item gets it
+        return _check_size(new, "Item size to update has exceeded the maximum allowed size")
 
     blind = None
     if (expressions.condition is None and returns in ("NONE", "UPDATED_NEW")
