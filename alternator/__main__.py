@@ -22,6 +22,7 @@ from alternator.config import (
     Config,
     parse_write_isolation,
 )
+from alternator.roles import PERMISSIONS, RoleAdmin, resource_of
 
 
 def _env_name(option: str) -> str:
@@ -63,9 +64,78 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add("--cassandra-replication-factor",
               "replication factor of new tables (default: min(3, nodes) per datacenter)",
               type=int)
+    serve.add("--alternator-enforce-authorization",
+              "check request signatures and CQL permissions (true/false)", "true")
+    serve.add("--alternator-warn-authorization",
+              "when not enforcing: log and count requests that would be refused (true/false)",
+              "false")
+    serve.add("--alternator-credentials-validity",
+              "seconds a role's secret and permissions are cached", "2", type=float)
     serve.add("--region", "AWS region named in table ARNs", "us-east-1")
     serve.add("--log-level", "logging level", "INFO")
+    _add_role_commands(commands)
     return parser
+
+
+def _add_role_commands(commands: Any) -> None:
+    role = commands.add_parser(
+        "role", help="manage the embedded backend's roles",
+        description="Roles and permissions of the embedded (SQLite) backend. On Cassandra or "
+                    "ScyllaDB use CQL instead (CREATE ROLE, GRANT).")
+    role.add("--sqlite-path", "SQLite database file of the embedded backend", "alternator.db")
+    actions = role.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a role (prints its secret access key)")
+    create.add_argument("name")
+    create.add_argument("--password", help="password (default: random)")
+    create.add_argument("--superuser", action="store_true")
+    create.add_argument("--nologin", action="store_true", help="the role cannot sign requests")
+    actions.add_parser("drop", help="drop a role").add_argument("name")
+    actions.add_parser("secret", help="print a role's secret access key").add_argument("name")
+    actions.add_parser("list", help="list roles and their permissions")
+    for verb in ("grant", "revoke"):
+        change = actions.add_parser(verb, help=f"{verb} a permission (like CQL {verb.upper()})")
+        change.add_argument("permission", choices=(*PERMISSIONS, "ALL"))
+        change.add_argument("name", help="the role")
+        target = change.add_mutually_exclusive_group()
+        target.add_argument("--table", help="a DynamoDB table (default: all keyspaces)")
+        target.add_argument("--keyspace", help="a CQL keyspace, e.g. alternator_mytable")
+    member = actions.add_parser("grant-role", help="make a role a member of another")
+    member.add_argument("role", help="the role granted")
+    member.add_argument("name", help="the role receiving it")
+
+
+def run_role_command(args: argparse.Namespace) -> None:
+    admin = RoleAdmin(args.sqlite_path)
+    try:
+        if args.action == "create":
+            role = admin.create(args.name, args.password, args.superuser, not args.nologin)
+            print(role.salted_hash)
+        elif args.action == "drop":
+            if not admin.drop(args.name):
+                raise SystemExit(f"alternator: no role {args.name!r}")
+        elif args.action == "secret":
+            found = admin.get(args.name)
+            if found is None:
+                raise SystemExit(f"alternator: no role {args.name!r}")
+            print(found.salted_hash)
+        elif args.action in ("grant", "revoke"):
+            if admin.get(args.name) is None:
+                raise SystemExit(f"alternator: no role {args.name!r}")
+            admin.change(args.name, args.permission, resource_of(args.table, args.keyspace),
+                         args.action == "grant")
+        elif args.action == "grant-role":
+            admin.grant_role(args.role, args.name)
+        else:
+            for role in admin.list():
+                flags = [f for f, on in (("superuser", role.is_superuser),
+                                         ("login", role.can_login)) if on]
+                print(f"{role.name} ({', '.join(flags) or 'no login'})"
+                      + (f" member of {', '.join(sorted(role.member_of))}" if role.member_of
+                         else ""))
+                for resource, perms in sorted(admin.permissions(role.name).items()):
+                    print(f"  {resource}: {', '.join(sorted(perms))}")
+    finally:
+        admin.close()
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -100,16 +170,39 @@ def config_from_args(args: argparse.Namespace) -> Config:
         ),
         write_isolation=isolation,
         region=args.region,
+        enforce_authorization=_flag(args.alternator_enforce_authorization),
+        warn_authorization=_flag(args.alternator_warn_authorization),
+        credentials_validity=float(args.alternator_credentials_validity),
     )
+
+
+def _flag(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"alternator: expected true or false, got {value!r}")
 
 
 async def serve(config: Config) -> None:
     from alternator.runner import start_server
 
+    if config.backend == "sqlite" and config.enforce_authorization:
+        admin = RoleAdmin(config.sqlite_path)
+        try:
+            role = admin.ensure_default()
+        finally:
+            admin.close()
     server = await start_server(config)
     endpoint = f"http://{config.address}:{server.port}"
     print(f"alternator: serving DynamoDB API at {endpoint} ({config.backend} backend)", flush=True)
-    print(f"  try: aws dynamodb list-tables --endpoint-url {endpoint}", flush=True)
+    if config.backend == "sqlite" and config.enforce_authorization:
+        print(f"  export AWS_ACCESS_KEY_ID={role.name} "
+              f"AWS_SECRET_ACCESS_KEY='{role.salted_hash}' AWS_DEFAULT_REGION=us-east-1",
+              flush=True)
+    print(f"  aws dynamodb list-tables --endpoint-url {endpoint}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,8 +215,11 @@ async def serve(config: Config) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+    logging.basicConfig(level=getattr(args, "log_level", "INFO").upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "role":
+        run_role_command(args)
+        return
     config = config_from_args(args)
     asyncio.run(serve(config))
 

@@ -57,3 +57,7 @@ class Config:
     region: str = "us-east-1"
     max_request_bytes: int = 16 * 1024 * 1024
     allow_system_table_write: bool = False
+    # Authentication and authorization (docs/authentication.md).
+    enforce_authorization: bool = True
+    warn_authorization: bool = False
+    credentials_validity: float = 2.0

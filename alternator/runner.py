@@ -40,7 +40,8 @@ async def start_server(config: Config, storage: Storage | None = None) -> Runnin
     """Start serving; ``config.port`` 0 picks a free port (see ``RunningServer.port``)."""
     if storage is None:
         storage = await open_storage(config)
-    runner = web.AppRunner(make_app(config, storage), access_log=None)
+    # Request bodies are inflated by the server itself, after their signature is checked.
+    runner = web.AppRunner(make_app(config, storage), access_log=None, auto_decompress=False)
     await runner.setup()
     site = web.TCPSite(runner, config.address, config.port or 0)
     await site.start()

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestPayloadError
 
+from alternator.auth.authenticate import authenticate
+from alternator.auth.credentials import Principal, RoleCache
 from alternator.config import Config
 from alternator.errors import (
     DynamoDBError,
@@ -38,6 +40,9 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 class ServerState:
     config: Config
     storage: Storage
+    roles: RoleCache
+    # Requests let through by --alternator-warn-authorization although they would be refused.
+    authentication_warnings: int = 0
 
 
 STATE = web.AppKey("state", ServerState)
@@ -50,6 +55,35 @@ def _error_response(error: DynamoDBError) -> web.Response:
         content_type=CONTENT_TYPE,
         headers={"x-amzn-RequestId": uuid.uuid4().hex},
     )
+
+
+def _decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
+    """Undo Content-Encoding, refusing bodies that inflate past the request limit.
+
+    The server runs with aiohttp's own decompression off: the signature covers the bytes as
+    sent, so they are verified first and inflated here afterwards.
+    """
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "deflate"):
+        raise SerializationException(f"Unsupported Content-Encoding: {encoding}")
+    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+    try:
+        try:
+            inflater = zlib.decompressobj(wbits)
+            body = inflater.decompress(raw, limit + 1)
+        except zlib.error:
+            if encoding != "deflate":
+                raise
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no zlib header
+            body = inflater.decompress(raw, limit + 1)
+    except zlib.error:
+        raise SerializationException(f"Malformed {encoding} request body") from None
+    if len(body) > limit or inflater.unconsumed_tail:
+        raise RequestEntityTooLarge(f"Request size exceeds {limit} bytes")
+    if not inflater.eof:
+        raise SerializationException(f"Truncated {encoding} request body")
+    return body
 
 
 def _parse_json(body: bytes) -> dict[str, Any]:
@@ -72,19 +106,17 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
         limit = state.config.max_request_bytes
         if request.content_length is not None and request.content_length > limit:
             raise RequestEntityTooLarge(f"Request size exceeds {limit} bytes")
-        # aiohttp undoes gzip/deflate Content-Encoding itself and counts the limit on the
-        # decoded bytes, so a compressed body cannot inflate past it.
         try:
-            body = await request.read()
+            raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise RequestEntityTooLarge(f"Request size exceeds {limit} bytes") from None
-        except (RequestPayloadError, HttpProcessingError):
-            raise SerializationException("Malformed compressed request body") from None
+        principal = await _authenticate(state, request, raw)
+        body = _decode_body(raw, request.headers.get("Content-Encoding", "").lower(), limit)
         if handler is None:
             raise UnknownOperationException(f"Unknown operation {target!r}" if target else
                                             "Missing X-Amz-Target header")
         req = _parse_json(body)
-        ctx = RequestContext(storage=state.storage, config=state.config)
+        ctx = RequestContext(storage=state.storage, config=state.config, principal=principal)
         result = await handler(ctx, req)
     except DynamoDBError as error:
         return _error_response(error)
@@ -92,6 +124,25 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
         log.exception("internal error serving %s", request.headers.get("X-Amz-Target"))
         return _error_response(InternalServerError())
     return web.Response(body=orjson.dumps(result), content_type=CONTENT_TYPE)
+
+
+async def _authenticate(state: ServerState, request: web.Request, body: bytes) -> Principal | None:
+    """The signing role, or None when authorization is off (or only warned about and failing)."""
+    config = state.config
+    if not (config.enforce_authorization or config.warn_authorization):
+        return None
+    try:
+        return await authenticate(
+            state.roles, request.method, request.rel_url.raw_path,
+            request.rel_url.raw_query_string, request.headers.items(), body,
+            datetime.now(UTC),
+        )
+    except DynamoDBError as error:
+        if config.enforce_authorization:
+            raise
+        state.authentication_warnings += 1
+        log.warning("authentication would fail: %s: %s", error.code, error.message)
+        return None
 
 
 async def handle_health(request: web.Request) -> web.Response:
@@ -113,7 +164,8 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     # The body limit is enforced in handle_dynamodb (to answer in DynamoDB's format); aiohttp's
     # own limit sits just above it as a backstop.
     app = web.Application(client_max_size=config.max_request_bytes + 1)
-    app[STATE] = ServerState(config=config, storage=storage)
+    roles = RoleCache(storage, config.credentials_validity)
+    app[STATE] = ServerState(config=config, storage=storage, roles=roles)
     app.router.add_post("/", handle_dynamodb)
     app.router.add_get("/", handle_health)
     app.router.add_get("/localnodes", handle_localnodes)

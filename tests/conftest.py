@@ -39,8 +39,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 class Endpoint:
     backend: str
     url: str
-    access_key: str = "alternator"
-    secret_key: str = "secret"
+    access_key: str
+    secret_key: str
 
     def client(self, **config: Any) -> Any:
         return boto3.client(
@@ -51,6 +51,19 @@ class Endpoint:
             aws_secret_access_key=self.secret_key,
             config=BotoConfig(retries={"max_attempts": 1}, **config),
         )
+
+
+def signed_headers(endpoint: Endpoint, body: bytes, headers: dict[str, str],
+                   path: str = "/") -> dict[str, str]:
+    """Headers of a POST signed with SigV4 by botocore, as an AWS SDK would send them."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=endpoint.url + path, data=body, headers=headers)
+    SigV4Auth(Credentials(endpoint.access_key, endpoint.secret_key), "dynamodb",
+              "us-east-1").add_auth(request)
+    return dict(request.headers.items())
 
 
 class ServerThread:
@@ -101,6 +114,37 @@ def cassandra_address() -> tuple[str, int] | None:
     return host, int(port or 9042)
 
 
+def cassandra_salted_hash(role: str = "cassandra") -> str:
+    """The secret access key of a CQL role: its salted_hash, read with real CQL."""
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+
+    address = cassandra_address()
+    assert address is not None
+    cluster = Cluster([address[0]], port=address[1],
+                      auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
+    try:
+        session = cluster.connect()
+        row = session.execute("SELECT salted_hash FROM system_auth.roles WHERE role = %s",
+                              (role,)).one()
+        return str(row.salted_hash)
+    finally:
+        cluster.shutdown()
+
+
+def sqlite_superuser(path: str, name: str = "alternator") -> str:
+    """Create (or find) a superuser in an embedded database; return its secret access key."""
+    from alternator.roles import RoleAdmin
+
+    admin = RoleAdmin(path)
+    try:
+        role = admin.get(name) or admin.create(name, "test-password", superuser=True, rounds=4)
+        assert role.salted_hash is not None
+        return role.salted_hash
+    finally:
+        admin.close()
+
+
 def cassandra_config() -> CassandraConfig:
     address = cassandra_address()
     assert address is not None
@@ -114,10 +158,10 @@ def tmp_state_dir() -> Iterator[str]:
         yield path
 
 
-_servers: dict[str, tuple[ServerThread, str]] = {}
+_servers: dict[str, tuple[ServerThread, Endpoint]] = {}
 
 
-def _server_for(backend: str, state_dir: str) -> str:
+def _server_for(backend: str, state_dir: str) -> Endpoint:
     if backend in _servers:
         return _servers[backend][1]
     if backend == "cassandra":
@@ -127,13 +171,15 @@ def _server_for(backend: str, state_dir: str) -> str:
             pytest.skip("no Cassandra node (run `make test`, or set ALTERNATOR_TEST_CASSANDRA)")
         config = Config(port=0, backend="cassandra", cassandra=cassandra_config(),
                         write_isolation=WriteIsolation.ONLY_RMW_USES_LWT)
+        access_key, secret = "cassandra", cassandra_salted_hash()
     else:
         config = Config(port=0, backend="sqlite",
                         sqlite_path=os.path.join(state_dir, "test.db"))
+        access_key, secret = "alternator", sqlite_superuser(config.sqlite_path)
     thread = ServerThread(config)
-    url = thread.start()
-    _servers[backend] = (thread, url)
-    return url
+    endpoint = Endpoint(backend, thread.start(), access_key, secret)
+    _servers[backend] = (thread, endpoint)
+    return endpoint
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -148,8 +194,9 @@ def endpoint(request: pytest.FixtureRequest, tmp_state_dir: str) -> Endpoint:
     if url:
         if request.param != "sqlite":
             pytest.skip("--url tests one server")
-        return Endpoint("external", url)
-    return Endpoint(request.param, _server_for(request.param, tmp_state_dir))
+        return Endpoint("external", url, os.environ.get("AWS_ACCESS_KEY_ID", "alternator"),
+                        os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+    return _server_for(request.param, tmp_state_dir)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from conftest import Endpoint
+from conftest import Endpoint, signed_headers
 
 
 def request(endpoint: Endpoint, method: str, path: str, body: bytes = b"",
@@ -26,11 +26,15 @@ def request(endpoint: Endpoint, method: str, path: str, body: bytes = b"",
 
 
 def dynamodb_call(endpoint: Endpoint, target: str | None, body: bytes,
-                  headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+                  headers: dict[str, str] | None = None, sign: bool = True,
+                  ) -> tuple[int, dict[str, Any]]:
+    """POST a DynamoDB request, signed with SigV4 over exactly the bytes sent."""
     all_headers = {"Content-Type": "application/x-amz-json-1.0"}
     if target is not None:
         all_headers["X-Amz-Target"] = target
     all_headers.update(headers or {})
+    if sign:
+        all_headers = signed_headers(endpoint, body, all_headers)
     status, data = request(endpoint, "POST", "/", body, all_headers)
     return status, json.loads(data)
 

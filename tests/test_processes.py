@@ -11,7 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Endpoint, cassandra_address, unique_table_name
+from conftest import (
+    Endpoint,
+    cassandra_address,
+    cassandra_salted_hash,
+    sqlite_superuser,
+    unique_table_name,
+)
 
 
 def free_port() -> int:
@@ -20,7 +26,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_process(args: list[str], log: Path) -> tuple[subprocess.Popen[bytes], Endpoint]:
+def start_process(args: list[str], log: Path,
+                  credentials: tuple[str, str]) -> tuple[subprocess.Popen[bytes], Endpoint]:
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -33,7 +40,7 @@ def start_process(args: list[str], log: Path) -> tuple[subprocess.Popen[bytes], 
             raise AssertionError(log.read_text())
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, Endpoint("process", f"http://127.0.0.1:{port}")
+            return proc, Endpoint("process", f"http://127.0.0.1:{port}", *credentials)
         except OSError:
             time.sleep(0.2)
     proc.kill()
@@ -52,9 +59,12 @@ def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list
                 "--cassandra-port", str(address[1]), "--cassandra-username", "cassandra",
                 "--cassandra-password", "cassandra",
                 "--alternator-write-isolation", "only_rmw_uses_lwt"]
+        credentials = ("cassandra", cassandra_salted_hash())
     else:
-        args = ["--backend", "sqlite", "--sqlite-path", str(tmp_path / "shared.db")]
-    procs = [start_process(args, tmp_path / f"server{i}.log") for i in range(2)]
+        path = str(tmp_path / "shared.db")
+        args = ["--backend", "sqlite", "--sqlite-path", path]
+        credentials = ("alternator", sqlite_superuser(path))
+    procs = [start_process(args, tmp_path / f"server{i}.log", credentials) for i in range(2)]
     try:
         yield [endpoint for _, endpoint in procs]
     finally:

@@ -7,7 +7,7 @@ They reach storage only through the ``Storage`` protocol.
 
 from __future__ import annotations
 
-from alternator.operations import items, tables, tags
+from alternator.operations import batch, items, query, tables, tags
 from alternator.operations.context import Handler, RequestContext
 
 HANDLERS: dict[str, Handler] = {
@@ -19,6 +19,10 @@ HANDLERS: dict[str, Handler] = {
     "GetItem": items.get_item,
     "DeleteItem": items.delete_item,
     "UpdateItem": items.update_item,
+    "Query": query.query,
+    "Scan": query.scan,
+    "BatchGetItem": batch.batch_get_item,
+    "BatchWriteItem": batch.batch_write_item,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsOfResource": tags.list_tags_of_resource,

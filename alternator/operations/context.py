@@ -2,30 +2,59 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from alternator.auth import permissions
+from alternator.auth.credentials import Principal
 from alternator.config import Config
 from alternator.errors import ResourceNotFoundException
 from alternator.schema import TableSchema, read_table_name
-from alternator.storage import Storage
+from alternator.storage import ALL_KEYSPACES, Storage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class RequestContext:
     storage: Storage
     config: Config
-    username: str | None = None
+    # The authenticated role; None when authorization is switched off.
+    principal: Principal | None = None
 
+    def authorize(self, permission: str, resource: str = ALL_KEYSPACES) -> None:
+        """Check a CQL permission; under --alternator-warn-authorization only log a denial."""
+        if self.principal is None or permissions.permitted(self.principal, permission, resource):
+            return
+        if self.config.enforce_authorization:
+            raise permissions.denied(self.principal, permission, resource)
+        log.warning("authorization would fail: %s",
+                    permissions.denied(self.principal, permission, resource).message)
+        AUTHORIZATION_WARNINGS[0] += 1
+
+
+# Requests that --alternator-warn-authorization let through although they would be refused.
+AUTHORIZATION_WARNINGS = [0]
 
 Handler = Callable[[RequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-async def table_for(ctx: RequestContext, req: dict[str, Any]) -> TableSchema:
-    """The table a request names; DynamoDB's ResourceNotFoundException if it does not exist."""
+async def table_for(ctx: RequestContext, req: dict[str, Any],
+                    permission: str | None) -> TableSchema:
+    """The table a request names, after checking ``permission`` on it.
+
+    DynamoDB's ResourceNotFoundException if the table does not exist.
+    """
     name = read_table_name(req)
+    return await named_table(ctx, name, permission)
+
+
+async def named_table(ctx: RequestContext, name: str, permission: str | None) -> TableSchema:
     schema = await ctx.storage.get_table(name)
     if schema is None:
         raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+    if permission is not None:
+        ctx.authorize(permission, ctx.storage.table_resource(schema))
     return schema

@@ -6,6 +6,7 @@ from typing import Any
 
 from alternator import expressions as expr
 from alternator import fields
+from alternator.auth import permissions
 from alternator.errors import ConditionalCheckFailedException, ValidationException
 from alternator.operations import rmw
 from alternator.operations.context import RequestContext, table_for
@@ -61,7 +62,7 @@ def checked(expressions: ItemExpressions, on_failure_old: bool, step: rmw.Apply)
 
 
 async def put_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    table = await table_for(ctx, req)
+    table = await table_for(ctx, req, permissions.MODIFY)
     item = validate_item(fields.require_map(req, "Item"))
     key = item_key(table, item)
     _check_size(item, "Item size has exceeded the maximum allowed size")
@@ -77,7 +78,7 @@ async def put_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    table = await table_for(ctx, req)
+    table = await table_for(ctx, req, permissions.SELECT)
     key = parse_key(table, fields.require_map(req, "Key"))
     consistent = bool(fields.optional_bool(req, "ConsistentRead"))
     expressions = read_expressions(req)
@@ -88,7 +89,7 @@ async def get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
 
 
 async def delete_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    table = await table_for(ctx, req)
+    table = await table_for(ctx, req, permissions.MODIFY)
     key = parse_key(table, fields.require_map(req, "Key"))
     returns = return_values(req, ("NONE", "ALL_OLD"))
     expressions = write_expressions(req)
@@ -102,7 +103,7 @@ async def delete_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
 
 
 async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    table = await table_for(ctx, req)
+    table = await table_for(ctx, req, permissions.MODIFY)
     key = parse_key(table, fields.require_map(req, "Key"))
     returns = return_values(req, _RETURN_VALUES)
     expressions = update_expressions(req, table)

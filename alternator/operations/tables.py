@@ -5,29 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from alternator import fields
-from alternator.errors import ResourceNotFoundException, ValidationException
+from alternator.auth import permissions
+from alternator.errors import ValidationException
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.tags import parse_tag_list
-from alternator.schema import describe, parse_create_table, read_table_name, validate_table_name
+from alternator.schema import describe, parse_create_table, validate_table_name
 
 
 async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     schema = parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or []))
+    ctx.authorize(permissions.CREATE)
     await ctx.storage.create_table(schema)
+    if ctx.principal is not None and not ctx.principal.is_superuser:
+        # As CQL does for a table's creator: its creator may use, alter and drop it.
+        await ctx.storage.grant(ctx.principal.name, permissions.CREATOR_PERMISSIONS,
+                                ctx.storage.table_resource(schema))
     return {"TableDescription": describe(schema, ctx.config.region)}
 
 
 async def describe_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    schema = await table_for(ctx, req)
+    schema = await table_for(ctx, req, None)
     return {"Table": describe(schema, ctx.config.region)}
 
 
 async def delete_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    name = read_table_name(req)
-    schema = await ctx.storage.get_table(name)
-    if schema is None:
-        raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
-    schema = await ctx.storage.delete_table(name)
+    schema = await table_for(ctx, req, permissions.DROP)
+    schema = await ctx.storage.delete_table(schema.name)
     return {"TableDescription": describe(schema, ctx.config.region, status="DELETING")}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from alternator import fields
+from alternator.auth import permissions
 from alternator.config import WRITE_ISOLATION_ALIASES, WRITE_ISOLATION_TAG
 from alternator.errors import (
     ResourceNotFoundException,
@@ -56,18 +57,21 @@ def _check_count(tags: dict[str, str]) -> None:
         raise ValidationException("The number of tags exceeds the limit of 50 tags per resource")
 
 
-async def _table_by_arn(ctx: RequestContext, req: dict[str, Any]) -> TableSchema:
+async def _table_by_arn(ctx: RequestContext, req: dict[str, Any],
+                        permission: str | None) -> TableSchema:
     arn = fields.require_str(req, "ResourceArn")
     prefix = f"arn:aws:dynamodb:{ctx.config.region}:000000000000:table/"
     name = arn[len(prefix):] if arn.startswith(prefix) else None
     schema = await ctx.storage.get_table(name) if name and "/" not in name else None
     if schema is None:
         raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found")
+    if permission is not None:
+        ctx.authorize(permission, ctx.storage.table_resource(schema))
     return schema
 
 
 async def tag_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    schema = await _table_by_arn(ctx, req)
+    schema = await _table_by_arn(ctx, req, permissions.ALTER)
     new_tags = parse_tag_list(fields.require_list(req, "Tags"))
     merged = schema.tag_map | new_tags
     _check_count(merged)
@@ -76,7 +80,7 @@ async def tag_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
 
 
 async def untag_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    schema = await _table_by_arn(ctx, req)
+    schema = await _table_by_arn(ctx, req, permissions.ALTER)
     keys = fields.require_list(req, "TagKeys")
     if not all(isinstance(k, str) for k in keys):
         raise SerializationException("Unexpected value type in payload for TagKeys")
@@ -86,5 +90,5 @@ async def untag_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
 
 
 async def list_tags_of_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    schema = await _table_by_arn(ctx, req)
+    schema = await _table_by_arn(ctx, req, None)
     return {"Tags": [{"Key": k, "Value": v} for k, v in schema.tags]}

@@ -32,6 +32,25 @@ class SortCondition:
 
 
 @dataclass(frozen=True, slots=True)
+class Role:
+    """A CQL role, as authentication and authorization see it."""
+
+    name: str
+    salted_hash: str | None
+    can_login: bool
+    is_superuser: bool
+    member_of: frozenset[str]
+
+
+# CQL resource names: every keyspace, one keyspace, one table.
+ALL_KEYSPACES = "data"
+
+
+def table_resource(keyspace: str, table: str) -> str:
+    return f"data/{keyspace}/{table}"
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """One page of a Query or Scan: the items and, when more may follow, the last key read."""
 
@@ -101,6 +120,17 @@ class Storage(Protocol):
         start_key: Item | None,
         consistent: bool,
     ) -> Page: ...
+
+    # --- roles and permissions (CQL's, or the embedded backend's own) ----------------------------
+    async def get_role(self, name: str) -> Role | None: ...
+
+    async def role_permissions(self, name: str) -> dict[str, frozenset[str]]:
+        """The permissions granted directly to a role: CQL resource name -> permission names."""
+
+    async def grant(self, role: str, permissions: frozenset[str], resource: str) -> None: ...
+
+    def table_resource(self, table: TableSchema) -> str:
+        """The CQL resource a table's permissions are granted on."""
 
     # --- cluster --------------------------------------------------------------------------------
     async def local_nodes(self, datacenter: str | None, rack: str | None) -> list[str] | None:

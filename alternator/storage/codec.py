@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,22 @@ import orjson
 
 from alternator.schema import KeyAttribute, TableSchema
 from alternator.values import AttributeValue, Item, format_number
+
+# --- Cassandra: names -------------------------------------------------------------------------
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_]+")
+_MAX_CQL_NAME = 48
+
+
+def cql_names(table: str) -> tuple[str, str]:
+    """The CQL keyspace and table holding DynamoDB table ``table``."""
+    keyspace = "alternator_" + table
+    if _SAFE_NAME.fullmatch(table) and len(keyspace) <= _MAX_CQL_NAME:
+        return keyspace, table
+    digest = hashlib.sha256(table.encode()).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", table)[: _MAX_CQL_NAME - len("alternator_") - 13]
+    return f"alternator_{safe}_{digest}", f"{safe}_{digest}"
+
 
 # --- Cassandra: type-tagged attribute values --------------------------------------------------
 

@@ -17,9 +17,7 @@ page of a result is ever touched.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -37,9 +35,10 @@ from alternator.errors import (
     ServiceUnavailable,
 )
 from alternator.schema import TableSchema
-from alternator.storage import Page, SortCondition, Version
+from alternator.storage import Page, Role, SortCondition, Version, table_resource
 from alternator.storage.codec import (
     attrs_to_cql,
+    cql_names,
     key_to_cql,
     row_to_item,
     segment_range,
@@ -50,8 +49,6 @@ log = logging.getLogger(__name__)
 
 META_KEYSPACE = "alternator"
 _CQL_TYPES = {"S": "text", "N": "decimal", "B": "blob"}
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_]+")
-_MAX_CQL_NAME = 48
 _SCHEMA_CACHE_SECONDS = 1.0
 _MIN_TOKEN = -(1 << 63)
 _TOKEN_SPACE = 1 << 64
@@ -62,16 +59,6 @@ _NULL_VERSION = "null"
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def cql_names(table: str) -> tuple[str, str]:
-    """The CQL keyspace and table holding DynamoDB table ``table``."""
-    keyspace = "alternator_" + table
-    if _SAFE_NAME.fullmatch(table) and len(keyspace) <= _MAX_CQL_NAME:
-        return keyspace, table
-    digest = hashlib.sha256(table.encode()).hexdigest()[:12]
-    safe = re.sub(r"[^A-Za-z0-9_]", "_", table)[: _MAX_CQL_NAME - len("alternator_") - 13]
-    return f"alternator_{safe}_{digest}", f"{safe}_{digest}"
 
 
 @dataclass(slots=True)
@@ -511,6 +498,56 @@ class CassandraStorage:
         items = [row_to_item(table, r[0], r[1] if has_sort else None, r[-1]) for r in rows]
         last = {n: items[-1][n] for n in table.key_names} if len(items) == limit and items else None
         return Page(items, last)
+
+    # --- roles and permissions -------------------------------------------------------------------
+    # Scylla 6+ keeps roles in system.roles; Cassandra and older Scylla in system_auth.roles.
+
+    async def _auth_statement(self, name: str, columns: str, where: str) -> Any:
+        statement = self._meta.get(name)
+        if statement is None:
+            statement = await self._run_blocking(self._prepare_auth, columns, name, where)
+            self._meta[name] = statement
+        return statement
+
+    def _prepare_auth(self, columns: str, table: str, where: str) -> Any:
+        from cassandra import InvalidRequest
+
+        for keyspace in ("system", "system_auth"):
+            try:
+                return self._session.prepare(f"SELECT {columns} FROM {keyspace}.{table} {where}")
+            except InvalidRequest:
+                continue
+        raise InternalServerError(f"no {table} table in system or system_auth")
+
+    async def get_role(self, name: str) -> Role | None:
+        statement = await self._auth_statement(
+            "roles", "role, salted_hash, can_login, is_superuser, member_of", "WHERE role = ?")
+        rows = (await self._execute(statement, (name,))).current_rows
+        if not rows:
+            return None
+        r = rows[0]
+        return Role(r.role, r.salted_hash, bool(r.can_login), bool(r.is_superuser),
+                    frozenset(r.member_of or ()))
+
+    async def role_permissions(self, name: str) -> dict[str, frozenset[str]]:
+        statement = await self._auth_statement(
+            "role_permissions", "resource, permissions", "WHERE role = ?")
+        rows = (await self._execute(statement, (name,))).current_rows
+        return {r.resource: frozenset(p.upper() for p in (r.permissions or ())) for r in rows}
+
+    async def grant(self, role: str, permissions: frozenset[str], resource: str) -> None:
+        parts = resource.split("/")
+        target = "ALL KEYSPACES"
+        if len(parts) == 2:
+            target = f"KEYSPACE {quote(parts[1])}"
+        elif len(parts) == 3:
+            target = f"{quote(parts[1])}.{quote(parts[2])}"
+        for permission in sorted(permissions):
+            await self._run_blocking(self._session.execute,
+                                     f"GRANT {permission} ON {target} TO {quote(role)}")
+
+    def table_resource(self, table: TableSchema) -> str:
+        return table_resource(table.settings["cql_keyspace"], table.settings["cql_table"])
 
     # --- cluster ------------------------------------------------------------------------------
 

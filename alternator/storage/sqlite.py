@@ -19,8 +19,8 @@ import orjson
 
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
 from alternator.schema import TableSchema
-from alternator.storage import Page, SortCondition, Version
-from alternator.storage.codec import encode_sortable, partition_token, segment_range
+from alternator.storage import Page, Role, SortCondition, Version, table_resource
+from alternator.storage.codec import cql_names, encode_sortable, partition_token, segment_range
 from alternator.values import AttributeValue, Item
 
 T = TypeVar("T")
@@ -39,6 +39,19 @@ CREATE TABLE IF NOT EXISTS items (
     item BLOB NOT NULL,
     PRIMARY KEY (tid, token, pk, sk)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roles (
+    role TEXT PRIMARY KEY,
+    salted_hash TEXT,
+    can_login INTEGER NOT NULL,
+    is_superuser INTEGER NOT NULL,
+    member_of TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS role_permissions (
+    role TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    PRIMARY KEY (role, resource)
+);
 """
 
 # A cached schema is trusted this long before it is re-read, so that several server processes
@@ -66,9 +79,10 @@ class SQLiteStorage:
     # --- lifetime -----------------------------------------------------------------------------
 
     async def open(self) -> None:
-        await self._run(self._open)
+        await self._run(self.connect)
 
-    def _open(self) -> None:
+    def connect(self) -> None:
+        """Open the database on the calling thread (the `alternator role` commands use this)."""
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -317,6 +331,67 @@ class SQLiteStorage:
         if len(items) == limit and items:
             last = {n: items[-1][n] for n in table.key_names}
         return Page(items, last)
+
+    # --- roles and permissions -------------------------------------------------------------------
+    # The embedded backend keeps CQL-shaped roles of its own, managed with `alternator role`.
+
+    async def get_role(self, name: str) -> Role | None:
+        return await self._run(self._get_role, name)
+
+    def _get_role(self, name: str) -> Role | None:
+        row = self.db.execute(
+            "SELECT role, salted_hash, can_login, is_superuser, member_of FROM roles "
+            "WHERE role = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        return Role(row[0], row[1], bool(row[2]), bool(row[3]), frozenset(orjson.loads(row[4])))
+
+    async def role_permissions(self, name: str) -> dict[str, frozenset[str]]:
+        return await self._run(self._role_permissions, name)
+
+    def _role_permissions(self, name: str) -> dict[str, frozenset[str]]:
+        rows = self.db.execute(
+            "SELECT resource, permissions FROM role_permissions WHERE role = ?", (name,))
+        return {resource: frozenset(orjson.loads(perms)) for resource, perms in rows}
+
+    async def grant(self, role: str, permissions: frozenset[str], resource: str) -> None:
+        await self._run(self.change_permissions, role, permissions, resource, True)
+
+    def change_permissions(self, role: str, permissions: frozenset[str], resource: str,
+                           add: bool) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = self._role_permissions(role).get(resource, frozenset())
+            updated = current | permissions if add else current - permissions
+            if updated:
+                db.execute("INSERT OR REPLACE INTO role_permissions VALUES (?, ?, ?)",
+                           (role, resource, orjson.dumps(sorted(updated)).decode()))
+            else:
+                db.execute("DELETE FROM role_permissions WHERE role = ? AND resource = ?",
+                           (role, resource))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def put_role(self, role: Role) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO roles VALUES (?, ?, ?, ?, ?)",
+            (role.name, role.salted_hash, int(role.can_login), int(role.is_superuser),
+             orjson.dumps(sorted(role.member_of)).decode()))
+
+    def drop_role(self, name: str) -> bool:
+        cur = self.db.execute("DELETE FROM roles WHERE role = ?", (name,))
+        self.db.execute("DELETE FROM role_permissions WHERE role = ?", (name,))
+        return cur.rowcount == 1
+
+    def list_roles(self) -> list[Role]:
+        names = [r[0] for r in self.db.execute("SELECT role FROM roles ORDER BY role")]
+        return [r for r in map(self._get_role, names) if r is not None]
+
+    def table_resource(self, table: TableSchema) -> str:
+        return table_resource(*cql_names(table.name))
 
     # --- cluster ------------------------------------------------------------------------------
 
