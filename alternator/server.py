@@ -116,7 +116,7 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
             raise UnknownOperationException(f"Unknown operation {target!r}" if target else
                                             "Missing X-Amz-Target header")
         req = _parse_json(body)
-        ctx = RequestContext(storage=state.storage, config=state.config, principal=principal)
+        ctx = RequestContext(state.storage, state.config, principal, state.roles)
         result = await handler(ctx, req)
     except DynamoDBError as error:
         return _error_response(error)

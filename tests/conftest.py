@@ -29,6 +29,8 @@ from alternator.config import CassandraConfig, Config, WriteIsolation
 from alternator.runner import RunningServer, start_server
 
 BACKENDS = ("sqlite", "cassandra")
+# How long the test servers cache roles and permissions: tests that change them wait this long.
+CREDENTIALS_VALIDITY = 0.5
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +43,7 @@ class Endpoint:
     url: str
     access_key: str
     secret_key: str
+    sqlite_path: str | None = None
 
     def client(self, **config: Any) -> Any:
         return boto3.client(
@@ -170,14 +173,16 @@ def _server_for(backend: str, state_dir: str) -> Endpoint:
                 pytest.fail("ALTERNATOR_REQUIRE_CASSANDRA=1 but ALTERNATOR_TEST_CASSANDRA unset")
             pytest.skip("no Cassandra node (run `make test`, or set ALTERNATOR_TEST_CASSANDRA)")
         config = Config(port=0, backend="cassandra", cassandra=cassandra_config(),
-                        write_isolation=WriteIsolation.ONLY_RMW_USES_LWT)
+                        write_isolation=WriteIsolation.ONLY_RMW_USES_LWT,
+                        credentials_validity=CREDENTIALS_VALIDITY)
         access_key, secret = "cassandra", cassandra_salted_hash()
     else:
-        config = Config(port=0, backend="sqlite",
-                        sqlite_path=os.path.join(state_dir, "test.db"))
+        config = Config(port=0, backend="sqlite", sqlite_path=os.path.join(state_dir, "test.db"),
+                        credentials_validity=CREDENTIALS_VALIDITY)
         access_key, secret = "alternator", sqlite_superuser(config.sqlite_path)
     thread = ServerThread(config)
-    endpoint = Endpoint(backend, thread.start(), access_key, secret)
+    endpoint = Endpoint(backend, thread.start(), access_key, secret,
+                        config.sqlite_path if backend == "sqlite" else None)
     _servers[backend] = (thread, endpoint)
     return endpoint
 

@@ -47,6 +47,10 @@ class RoleCache:
         self._entries[name] = (now, principal)
         return principal
 
+    def invalidate(self, name: str) -> None:
+        """Forget a role, after this process changed its permissions."""
+        self._entries.pop(name, None)
+
     async def _load(self, name: str) -> Principal | None:
         role = await self._storage.get_role(name)
         if role is None or not role.can_login or not role.salted_hash:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alternator.auth import permissions
-from alternator.auth.credentials import Principal
+from alternator.auth.credentials import Principal, RoleCache
 from alternator.config import Config
 from alternator.errors import ResourceNotFoundException
 from alternator.schema import TableSchema, read_table_name
@@ -23,6 +23,7 @@ class RequestContext:
     config: Config
     # The authenticated role; None when authorization is switched off.
     principal: Principal | None = None
+    roles: RoleCache | None = None
 
     def authorize(self, permission: str, resource: str = ALL_KEYSPACES) -> None:
         """Check a CQL permission; under --alternator-warn-authorization only log a denial."""

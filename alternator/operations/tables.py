@@ -20,6 +20,8 @@ async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
         # As CQL does for a table's creator: its creator may use, alter and drop it.
         await ctx.storage.grant(ctx.principal.name, permissions.CREATOR_PERMISSIONS,
                                 ctx.storage.table_resource(schema))
+        if ctx.roles is not None:
+            ctx.roles.invalidate(ctx.principal.name)
     return {"TableDescription": describe(schema, ctx.config.region)}
 
 
