@@ -535,9 +535,16 @@ def test_canonical_query(query: str, canonical: str) -> None:
 
 
 def test_signing_key_is_cached() -> None:
-    sigv4.signing_key.cache_clear()
+    sigv4._keyed_hmac.cache_clear()
     req = botocore_sign()
     req.check()
     req.check()
-    info = sigv4.signing_key.cache_info()
+    info = sigv4._keyed_hmac.cache_info()
     assert (info.misses, info.hits) == (1, 1)
+
+
+def test_signing_key_matches_aws_documentation() -> None:
+    # "Examples of how to derive a signing key for Signature Version 4" (AWS General Reference).
+    key = sigv4.signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1",
+                            "iam")
+    assert key.hex() == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
