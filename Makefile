@@ -6,6 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
+HTTPS_PORT ?= 8043
 DB ?= alternator.db
 
 .PHONY: run test lint unit cassandra-start cassandra-stop bench clean
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/alternator serve --backend sqlite --sqlite-path $(DB) --alternator-port $(PORT)
+	$(VENV)/bin/alternator serve --backend sqlite --sqlite-path $(DB) --alternator-port $(PORT) --alternator-https-port $(HTTPS_PORT)
 
 test: $(STAMP)
 	bash scripts/test.sh

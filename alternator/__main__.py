@@ -49,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     assert isinstance(serve, _Parser)
     serve.add("--alternator-address", "address to listen on", "127.0.0.1")
-    serve.add("--alternator-port", "plain HTTP port", "8000", type=int)
+    serve.add("--alternator-port", "plain HTTP port (default: no plain HTTP)", type=int)
+    serve.add("--alternator-https-port", "HTTPS port ('none' to disable)", "8043")
+    serve.add("--alternator-https-certificate",
+              "PEM certificate chain for HTTPS (default: generated with a serving CA)")
+    serve.add("--alternator-https-key", "PEM private key of that certificate")
+    serve.add("--alternator-client-ca", "require client certificates signed by this CA (mTLS)")
+    serve.add("--state-dir", "where the generated serving CA and certificate are kept",
+              ".alternator")
     serve.add("--alternator-write-isolation",
               "default write isolation policy: " + ", ".join(WRITE_ISOLATION_ALIASES)
               + " (required with the cassandra backend)")
@@ -156,7 +163,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
         )
     return Config(
         address=args.alternator_address,
-        port=int(args.alternator_port),
+        port=int(args.alternator_port) if args.alternator_port is not None else None,
+        https_port=(None if str(args.alternator_https_port).lower() in ("none", "", "off")
+                    else int(args.alternator_https_port)),
+        certificate=args.alternator_https_certificate,
+        key=args.alternator_https_key,
+        client_ca=args.alternator_client_ca,
+        state_dir=args.state_dir,
         backend=args.backend,
         sqlite_path=args.sqlite_path,
         cassandra=CassandraConfig(
@@ -196,8 +209,16 @@ async def serve(config: Config) -> None:
         finally:
             admin.close()
     server = await start_server(config)
-    endpoint = f"http://{config.address}:{server.port}"
-    print(f"alternator: serving DynamoDB API at {endpoint} ({config.backend} backend)", flush=True)
+    endpoints = []
+    if server.port is not None:
+        endpoints.append(f"http://{config.address}:{server.port}")
+    if server.https_port is not None:
+        endpoints.append(f"https://{config.address}:{server.https_port}")
+    endpoint = endpoints[0]
+    print(f"alternator: serving DynamoDB API at {' and '.join(endpoints)} "
+          f"({config.backend} backend)", flush=True)
+    if server.tls is not None and server.tls.ca_bundle is not None:
+        print(f"  export AWS_CA_BUNDLE={server.tls.ca_bundle.resolve()}", flush=True)
     if config.backend == "sqlite" and config.enforce_authorization:
         print(f"  export AWS_ACCESS_KEY_ID={role.name} "
               f"AWS_SECRET_ACCESS_KEY='{role.salted_hash}' AWS_DEFAULT_REGION=us-east-1",

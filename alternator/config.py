@@ -48,8 +48,13 @@ class CassandraConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     address: str = "127.0.0.1"
-    port: int | None = 8000
-    https_port: int | None = None
+    port: int | None = 8000  # plain HTTP; None: none
+    https_port: int | None = None  # HTTPS; None: none
+    # HTTPS certificate and key; when not given, generated under state_dir with a serving CA.
+    certificate: str | None = None
+    key: str | None = None
+    client_ca: str | None = None  # require client certificates signed by this CA (mutual TLS)
+    state_dir: str = ".alternator"
     backend: str = "sqlite"
     sqlite_path: str = "alternator.db"
     cassandra: CassandraConfig = field(default_factory=CassandraConfig)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from alternator.config import Config
 from alternator.server import make_app
 from alternator.storage import Storage
+from alternator.tls import ServingFiles, ensure_serving_files, server_context
 
 
 async def open_storage(config: Config) -> Storage:
@@ -29,7 +31,9 @@ async def open_storage(config: Config) -> Storage:
 class RunningServer:
     runner: web.AppRunner
     storage: Storage
-    port: int
+    port: int | None
+    https_port: int | None = None
+    tls: ServingFiles | None = None
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -37,13 +41,42 @@ class RunningServer:
 
 
 async def start_server(config: Config, storage: Storage | None = None) -> RunningServer:
-    """Start serving; ``config.port`` 0 picks a free port (see ``RunningServer.port``)."""
+    """Start serving; a port of 0 picks a free one (see ``RunningServer``)."""
+    if config.port is None and config.https_port is None:
+        raise ValueError("neither an HTTP nor an HTTPS port is configured")
+    tls = None
+    context = None
+    if config.https_port is not None:
+        tls = _serving_files(config)
+        context = server_context(tls, config.client_ca)
     if storage is None:
         storage = await open_storage(config)
     # Request bodies are inflated by the server itself, after their signature is checked.
     runner = web.AppRunner(make_app(config, storage), access_log=None, auto_decompress=False)
     await runner.setup()
-    site = web.TCPSite(runner, config.address, config.port or 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    return RunningServer(runner, storage, int(port))
+    server = RunningServer(runner, storage, None, None, tls)
+    if config.port is not None:
+        site = web.TCPSite(runner, config.address, config.port)
+        await site.start()
+        server.port = _bound_port(site)
+    if config.https_port is not None:
+        secure = web.TCPSite(runner, config.address, config.https_port, ssl_context=context)
+        await secure.start()
+        server.https_port = _bound_port(secure)
+    return server
+
+
+def _bound_port(site: web.TCPSite) -> int:
+    server = site._server
+    assert server is not None
+    sockets = getattr(server, "sockets", None)
+    assert sockets
+    return int(sockets[0].getsockname()[1])
+
+
+def _serving_files(config: Config) -> ServingFiles:
+    if config.certificate is not None:
+        if config.key is None:
+            raise ValueError("a certificate needs its key (--alternator-https-key)")
+        return ServingFiles(Path(config.certificate), Path(config.key), None)
+    return ensure_serving_files(config.state_dir, [config.address])

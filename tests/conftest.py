@@ -95,11 +95,14 @@ class ServerThread:
         self.loop.close()
 
     def start(self) -> str:
+        """Start; the URL of the plain HTTP port, or of the HTTPS one if there is no other."""
         self._thread.start()
         self._ready.wait(120)
         if self._error is not None:
             raise self._error
         assert self.server is not None
+        if self.server.port is None:
+            return f"https://127.0.0.1:{self.server.https_port}"
         return f"http://127.0.0.1:{self.server.port}"
 
     def stop(self) -> None:

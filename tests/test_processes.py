@@ -31,7 +31,8 @@ def start_process(args: list[str], log: Path,
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "alternator", "serve", "--alternator-port", str(port), *args],
+            [sys.executable, "-m", "alternator", "serve", "--alternator-port", str(port),
+             "--alternator-https-port", "none", *args],
             stdout=subprocess.DEVNULL, stderr=out,
         )
     deadline = time.monotonic() + 60
