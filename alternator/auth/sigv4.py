@@ -23,12 +23,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, unquote
+
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from alternator.errors import (
     IncompleteSignatureException,
@@ -48,7 +49,11 @@ __all__ = [
     "MSG_UNRECOGNIZED_CLIENT",
     "Headers",
     "SignedRequest",
+    "canonical_path",
+    "canonical_query",
+    "check_clock_skew",
     "parse_authorization",
+    "signing_key",
     "verify",
 ]
 
@@ -71,15 +76,17 @@ MSG_SIGNATURE_MISMATCH = (
 MSG_UNRECOGNIZED_CLIENT = "The security token included in the request is invalid."
 MSG_HOST_NOT_SIGNED = "'Host' must be a 'SignedHeader' in the AWS Authorization."
 
+# aiohttp's header types (multidict comes with aiohttp): case-insensitive lookups in C instead of
+# scanning every header.
+_CI_MULTIDICTS = (CIMultiDict, CIMultiDictProxy)
 _ISO_BASIC = "%Y%m%dT%H%M%SZ"
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _sha256 = hashlib.sha256
-_hmac_digest = hmac.digest  # one-shot, in C: several times faster than hmac.new(...)
+_hmac_digest = hmac.digest
 _compare_digest = hmac.compare_digest
 
 
-@dataclass(frozen=True, slots=True)
-class SignedRequest:
+class SignedRequest(NamedTuple):
     """The parts of an ``Authorization: AWS4-HMAC-SHA256 ...`` header, validated."""
 
     access_key: str
@@ -106,19 +113,25 @@ def parse_authorization(
     DynamoDB checks it (before the credential scope and the access key); ``verify`` checks it
     again either way.
     """
-    auth: str | None = None
-    x_amz_date: str | None = None
-    http_date: str | None = None
-    for name, value in _items(headers):
-        lname = name.lower()
-        if lname == "authorization":
-            if auth is None:
-                auth = value
-        elif lname == "x-amz-date":
-            if x_amz_date is None:
-                x_amz_date = value
-        elif lname == "date" and http_date is None:
-            http_date = value
+    auth: str | None
+    x_amz_date: str | None
+    http_date: str | None
+    if isinstance(headers, _CI_MULTIDICTS):  # aiohttp's request.headers: lookups in C
+        auth = headers.get("authorization")
+        x_amz_date = headers.get("x-amz-date")
+        http_date = headers.get("date")
+    else:
+        auth = x_amz_date = http_date = None
+        for name, value in _items(headers):
+            lname = name.lower()
+            if lname == "authorization":
+                if auth is None:
+                    auth = value
+            elif lname == "x-amz-date":
+                if x_amz_date is None:
+                    x_amz_date = value
+            elif lname == "date" and http_date is None:
+                http_date = value
 
     if auth is None:
         raise MissingAuthenticationTokenException(MSG_MISSING_AUTHENTICATION_TOKEN)
@@ -142,7 +155,8 @@ def parse_authorization(
     credential = params.get("Credential")
     signature = params.get("Signature")
     signed = params.get("SignedHeaders")
-    if not credential or not signature or signed is None or (x_amz_date is None and http_date is None):
+    no_date = x_amz_date is None and http_date is None
+    if not credential or not signature or signed is None or no_date:
         missing = ""
         if not credential:
             missing += "Authorization header requires 'Credential' parameter. "
@@ -150,7 +164,7 @@ def parse_authorization(
             missing += "Authorization header requires 'Signature' parameter. "
         if signed is None:
             missing += "Authorization header requires 'SignedHeaders' parameter. "
-        if x_amz_date is None and http_date is None:
+        if no_date:
             missing += (
                 "Authorization header requires existence of either a 'X-Amz-Date' or a "
                 "'Date' header. "
@@ -178,7 +192,7 @@ def parse_authorization(
             "See http://en.wikipedia.org/wiki/ISO_8601"
         )
     if now is not None:
-        check_clock_skew(amz_date, timestamp, now)
+        _check_skew(amz_date, timestamp, now)
 
     signed_line = signed.lower()
     signed_headers = tuple(signed_line.split(";"))
@@ -270,7 +284,7 @@ def verify(
     The payload hash is always computed from ``body``: a client that sent X-Amz-Content-SHA256
     signed that value, so any body it does not describe (or UNSIGNED-PAYLOAD) fails to verify.
     """
-    _check_skew_fast(parsed, now)
+    _check_skew(parsed.amz_date, parsed.timestamp, now)
     canonical = (
         f"{method.upper()}\n{canonical_path(path)}\n{canonical_query(query)}\n"
         f"{_canonical_headers(parsed.signed_headers, headers)}\n"
@@ -313,20 +327,19 @@ def _keyed_hmac(secret: str, date: str, region: str, service: str) -> tuple[HASH
     return (_sha256(bytes(b ^ 0x36 for b in block)), _sha256(bytes(b ^ 0x5C for b in block)))
 
 
-def _check_skew_fast(parsed: SignedRequest, now: datetime) -> None:
+def _check_skew(amz_date: str, timestamp: datetime, now: datetime) -> None:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    delta = parsed.timestamp - now
     # Clearly inside the window: done. Near or past its edges, check_clock_skew decides (it
     # ignores the sub-second part of ``now``, which matters only there).
-    if not -MAX_CLOCK_SKEW < delta < _SKEW_MINUS_ONE_SECOND:
-        check_clock_skew(parsed.amz_date, parsed.timestamp, now)
+    if not -MAX_CLOCK_SKEW < timestamp - now < _SKEW_MINUS_ONE_SECOND:
+        check_clock_skew(amz_date, timestamp, now)
 
 
 _SKEW_MINUS_ONE_SECOND = MAX_CLOCK_SKEW - timedelta(seconds=1)
 
 
-# --- canonical request pieces ----------------------------------------------------------------------
+# --- canonical request pieces ------------------------------------------------------------------
 
 
 def canonical_path(path: str) -> str:
@@ -352,25 +365,27 @@ def canonical_query(query: str) -> str:
 
 
 def _rfc3986(component: str) -> str:
-    return quote(unquote(component, errors="surrogateescape"), safe="-_.~", errors="surrogateescape")
+    decoded = unquote(component, errors="surrogateescape")
+    return quote(decoded, safe="-_.~", errors="surrogateescape")
 
 
 def _canonical_headers(signed_headers: tuple[str, ...], headers: Headers) -> str:
-    values: dict[str, list[str]] = {}
-    for name, value in _items(headers):
-        lname = name.lower()
-        if lname in signed_headers:
-            found = values.get(lname)
-            if found is None:
-                values[lname] = [value]
-            else:
+    """``name:value\n`` per signed header: values trimmed, inner whitespace runs folded to one
+    space, repeated headers joined with commas (in the order received)."""
+    values: dict[str, list[str]]
+    if isinstance(headers, _CI_MULTIDICTS):
+        getall = headers.getall
+        values = {name: getall(name, []) for name in signed_headers}
+    else:
+        values = {name: [] for name in signed_headers}
+        for name, value in _items(headers):
+            found = values.get(name.lower())
+            if found is not None:
                 found.append(value)
     out = []
     for name in signed_headers:
-        found = values.get(name)
-        if found is None:
-            out.append(f"{name}:\n")
-        elif len(found) == 1:
+        found = values[name]
+        if len(found) == 1:
             out.append(f"{name}:{' '.join(found[0].split())}\n")
         else:
             out.append(f"{name}:{','.join([' '.join(v.split()) for v in found])}\n")
@@ -398,6 +413,7 @@ def _remove_dot_segments(path: str) -> str:
     return lead + "/".join(out) + trail
 
 
+@lru_cache(maxsize=64)  # requests signed in the same second share it
 def _parse_iso_basic(value: str) -> datetime | None:
     """``YYYYMMDDTHHMMSSZ`` -> aware UTC datetime, or None. No regex, no strptime."""
     if len(value) != 16 or value[8] != "T" or value[15] != "Z":
