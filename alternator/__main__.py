@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from alternator.config import (
@@ -23,6 +25,7 @@ from alternator.config import (
     parse_write_isolation,
 )
 from alternator.roles import PERMISSIONS, RoleAdmin, resource_of
+from alternator.storage import Role
 
 
 def _env_name(option: str) -> str:
@@ -78,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
               "false")
     serve.add("--alternator-credentials-validity",
               "seconds a role's secret and permissions are cached", "2", type=float)
+    serve.add("--workers", "server processes sharing the ports (SO_REUSEPORT)", "1", type=int)
     serve.add("--region", "AWS region named in table ARNs", "us-east-1")
     serve.add("--log-level", "logging level", "INFO")
     _add_role_commands(commands)
@@ -186,6 +190,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         enforce_authorization=_flag(args.alternator_enforce_authorization),
         warn_authorization=_flag(args.alternator_warn_authorization),
         credentials_validity=float(args.alternator_credentials_validity),
+        workers=max(1, int(args.workers)),
     )
 
 
@@ -199,39 +204,79 @@ def _flag(value: str | bool) -> bool:
     raise SystemExit(f"alternator: expected true or false, got {value!r}")
 
 
-async def serve(config: Config) -> None:
-    from alternator.runner import start_server
-
-    if config.backend == "sqlite" and config.enforce_authorization:
-        admin = RoleAdmin(config.sqlite_path)
-        try:
-            role = admin.ensure_default()
-        finally:
-            admin.close()
-    server = await start_server(config)
+def _banner(config: Config, port: int | None, https_port: int | None,
+            ca_bundle: Path | None, role: Role | None) -> None:
     endpoints = []
-    if server.port is not None:
-        endpoints.append(f"http://{config.address}:{server.port}")
-    if server.https_port is not None:
-        endpoints.append(f"https://{config.address}:{server.https_port}")
-    endpoint = endpoints[0]
+    if port is not None:
+        endpoints.append(f"http://{config.address}:{port}")
+    if https_port is not None:
+        endpoints.append(f"https://{config.address}:{https_port}")
+    workers = f", {config.workers} workers" if config.workers > 1 else ""
     print(f"alternator: serving DynamoDB API at {' and '.join(endpoints)} "
-          f"({config.backend} backend)", flush=True)
-    if server.tls is not None and server.tls.ca_bundle is not None:
-        print(f"  export AWS_CA_BUNDLE={server.tls.ca_bundle.resolve()}", flush=True)
-    if config.backend == "sqlite" and config.enforce_authorization:
+          f"({config.backend} backend{workers})", flush=True)
+    if ca_bundle is not None:
+        print(f"  export AWS_CA_BUNDLE={ca_bundle.resolve()}", flush=True)
+    if role is not None:
         print(f"  export AWS_ACCESS_KEY_ID={role.name} "
               f"AWS_SECRET_ACCESS_KEY='{role.salted_hash}' AWS_DEFAULT_REGION=us-east-1",
               flush=True)
-    print(f"  aws dynamodb list-tables --endpoint-url {endpoint}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    print(f"  aws dynamodb list-tables --endpoint-url {endpoints[0]}", flush=True)
+
+
+def _default_role(config: Config) -> Role | None:
+    if config.backend != "sqlite" or not config.enforce_authorization:
+        return None
+    admin = RoleAdmin(config.sqlite_path)
     try:
-        await stop.wait()
+        return admin.ensure_default()
     finally:
-        await server.stop()
+        admin.close()
+
+
+def serve(config: Config) -> None:
+    """Serve in this process until SIGINT or SIGTERM."""
+    from alternator.runner import RunningServer, serve_until_signal
+
+    role = _default_role(config)
+
+    def started(server: RunningServer) -> None:
+        _banner(config, server.port, server.https_port,
+                server.tls.ca_bundle if server.tls else None, role)
+
+    asyncio.run(serve_until_signal(config, started))
+
+
+def serve_workers(config: Config) -> None:
+    """Run ``config.workers`` server processes sharing the ports (SO_REUSEPORT)."""
+    from alternator.runner import prepare_tls, run_worker
+
+    if config.port == 0 or config.https_port == 0:
+        raise SystemExit("alternator: --workers needs fixed ports")
+    role = _default_role(config)
+    tls = prepare_tls(config)  # once, before the workers start, so they share one certificate
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=run_worker, args=(config,), daemon=True)
+                for _ in range(config.workers)]
+    for child in children:
+        child.start()
+    _banner(config, config.port, config.https_port, tls.ca_bundle if tls else None, role)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while any(c.is_alive() for c in children):
+        for child in children:
+            child.join(0.5)
+            if not stopping and child.exitcode not in (None, 0):
+                stop(signal.SIGTERM, None)
+                raise SystemExit(f"alternator: a worker exited with code {child.exitcode}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -242,7 +287,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_role_command(args)
         return
     config = config_from_args(args)
-    asyncio.run(serve(config))
+    if config.workers > 1:
+        serve_workers(config)
+    else:
+        serve(config)
 
 
 if __name__ == "__main__":

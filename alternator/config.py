@@ -66,3 +66,4 @@ class Config:
     enforce_authorization: bool = True
     warn_authorization: bool = False
     credentials_validity: float = 2.0
+    workers: int = 1  # processes sharing the ports with SO_REUSEPORT

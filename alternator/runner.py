@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,23 +49,22 @@ async def start_server(config: Config, storage: Storage | None = None) -> Runnin
     """Start serving; a port of 0 picks a free one (see ``RunningServer``)."""
     if config.port is None and config.https_port is None:
         raise ValueError("neither an HTTP nor an HTTPS port is configured")
-    tls = None
-    context = None
-    if config.https_port is not None:
-        tls = _serving_files(config)
-        context = server_context(tls, config.client_ca)
+    tls = prepare_tls(config)
+    context = server_context(tls, config.client_ca) if tls is not None else None
     if storage is None:
         storage = await open_storage(config)
     # Request bodies are inflated by the server itself, after their signature is checked.
     runner = web.AppRunner(make_app(config, storage), access_log=None, auto_decompress=False)
     await runner.setup()
     server = RunningServer(runner, storage, None, None, tls)
+    reuse = config.workers > 1 or None
     if config.port is not None:
-        site = web.TCPSite(runner, config.address, config.port)
+        site = web.TCPSite(runner, config.address, config.port, reuse_port=reuse)
         await site.start()
         server.port = _bound_port(site)
     if config.https_port is not None:
-        secure = web.TCPSite(runner, config.address, config.https_port, ssl_context=context)
+        secure = web.TCPSite(runner, config.address, config.https_port, ssl_context=context,
+                             reuse_port=reuse)
         await secure.start()
         server.https_port = _bound_port(secure)
     return server
@@ -74,9 +78,36 @@ def _bound_port(site: web.TCPSite) -> int:
     return int(sockets[0].getsockname()[1])
 
 
-def _serving_files(config: Config) -> ServingFiles:
+def prepare_tls(config: Config) -> ServingFiles | None:
+    """The HTTPS certificate files, generating the serving CA and certificate if needed."""
+    if config.https_port is None:
+        return None
     if config.certificate is not None:
         if config.key is None:
             raise ValueError("a certificate needs its key (--alternator-https-key)")
         return ServingFiles(Path(config.certificate), Path(config.key), None)
     return ensure_serving_files(config.state_dir, [config.address])
+
+
+def run_worker(config: Config) -> None:
+    """One of several server processes (``--workers``): serve until SIGTERM."""
+    logging.basicConfig(level="WARNING", stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve_until_signal(config))
+
+
+async def serve_until_signal(
+    config: Config, started: Callable[[RunningServer], None] | None = None
+) -> None:
+    """Serve in this process until SIGINT or SIGTERM; ``started`` is told once listening."""
+    server = await start_server(config)
+    if started is not None:
+        started(server)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

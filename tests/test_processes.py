@@ -107,3 +107,26 @@ def test_cassandra_backend_requires_write_isolation() -> None:
     )
     assert result.returncode != 0
     assert "--alternator-write-isolation" in result.stderr
+
+
+def test_workers_share_the_port(tmp_path: Path) -> None:
+    path = str(tmp_path / "workers.db")
+    credentials = ("alternator", sqlite_superuser(path))
+    proc, endpoint = start_process(["--workers", "2", "--sqlite-path", path],
+                                   tmp_path / "workers.log", credentials)
+    try:
+        client = endpoint.client()
+        name = unique_table_name("workers")
+        client.create_table(TableName=name, KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+        for i in range(20):  # spread over both workers by the kernel
+            client.put_item(TableName=name, Item={"p": {"S": str(i)}})
+        time.sleep(1.1)  # a worker that has not seen the table caches its absence at most 1 s
+        for i in range(20):
+            assert client.get_item(TableName=name, Key={"p": {"S": str(i)}})["Item"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    log = (tmp_path / "workers.log").read_text()
+    assert "Traceback" not in log, log

@@ -123,9 +123,9 @@ async def batch_get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
     if sum(len(k) for k in raw_keys) > MAX_GET_KEYS:
         raise ValidationException("Too many items requested for the BatchGetItem call")
 
+    schemas = [await _table(ctx, name, permissions.SELECT) for name, _ in entries]
     tables: list[_GetTable] = []
-    for (name, entry), keys in zip(entries, raw_keys, strict=True):
-        table = await _table(ctx, name, permissions.SELECT)
+    for (name, entry), keys, table in zip(entries, raw_keys, schemas, strict=True):
         parsed = [parse_key(table, k) for k in keys]
         _check_unique(table, parsed)
         tables.append(_GetTable(name, entry, table, parsed, read_expressions(entry),
@@ -140,11 +140,11 @@ async def batch_get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
     units: dict[str, float] = {t.name: 0.0 for t in tables}
     unprocessed: dict[str, list[Item]] = {}
     size = 0
-    # Read in rounds so that keys past the 16 MB response limit are never read at all.
+    # Read in rounds of CONCURRENCY keys, and stop reading once the 16 MB response is nearly
+    # full: what is left goes back as UnprocessedKeys, for the client to ask again.
     for start in range(0, len(work), CONCURRENCY):
         chunk = work[start:start + CONCURRENCY]
         if size > MAX_RESPONSE_BYTES - MAX_ITEM_BYTES:
-            # The next item might not fit: leave the rest for the client to ask again.
             for t, key in work[start:]:
                 unprocessed.setdefault(t.name, []).append(key)
             break
@@ -248,8 +248,8 @@ async def batch_write_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str
 
     writes: list[_Write] = []
     units: dict[str, float] = {}
-    for name, requests in parsed:
-        table = await _table(ctx, name, permissions.MODIFY)
+    schemas = [await _table(ctx, name, permissions.MODIFY) for name, _ in parsed]
+    for (name, requests), table in zip(parsed, schemas, strict=True):
         table_writes = []
         for kind, value in requests:
             if kind == "put":

@@ -30,7 +30,7 @@ from alternator.values import Item, item_size, values_equal
 
 MAX_PAGE_BYTES = 1024 * 1024
 # Items asked of storage by the first call, and at most by any call.
-FIRST_FETCH = 100
+FIRST_FETCH = 32
 MAX_FETCH = 1000
 MAX_TOTAL_SEGMENTS = 1_000_000
 

@@ -130,24 +130,25 @@ class CassandraStorage:
         )
         self._session.execute(
             f"CREATE TABLE IF NOT EXISTS {META_KEYSPACE}.tables ("
-            "name text PRIMARY KEY, schema blob, status text)"
+            "table_name text PRIMARY KEY, definition blob, status text)"
         )
         prepare = self._session.prepare
         self._meta = {
-            "get": prepare(f"SELECT schema, status FROM {META_KEYSPACE}.tables WHERE name = ?"),
-            "list": prepare(f"SELECT name, status FROM {META_KEYSPACE}.tables"),
+            "get": prepare(f"SELECT definition, status FROM {META_KEYSPACE}.tables WHERE table_name = ?"),
+            "list": prepare(f"SELECT table_name, status FROM {META_KEYSPACE}.tables"),
             "claim": prepare(
-                f"INSERT INTO {META_KEYSPACE}.tables (name, schema, status) VALUES (?, ?, "
+                f"INSERT INTO {META_KEYSPACE}.tables (table_name, definition, status) VALUES (?, ?, "
                 "'CREATING') IF NOT EXISTS"
             ),
             "activate": prepare(
-                f"UPDATE {META_KEYSPACE}.tables SET status = 'ACTIVE' WHERE name = ?"
+                f"UPDATE {META_KEYSPACE}.tables SET status = 'ACTIVE' WHERE table_name = ?"
             ),
             "update": prepare(
-                f"UPDATE {META_KEYSPACE}.tables SET schema = ? WHERE name = ? IF status = 'ACTIVE'"
+                f"UPDATE {META_KEYSPACE}.tables SET definition = ? WHERE table_name = ? "
+                "IF status = 'ACTIVE'"
             ),
-            "remove": prepare(f"DELETE FROM {META_KEYSPACE}.tables WHERE name = ? IF EXISTS"),
-            "remove_claim": prepare(f"DELETE FROM {META_KEYSPACE}.tables WHERE name = ?"),
+            "remove": prepare(f"DELETE FROM {META_KEYSPACE}.tables WHERE table_name = ? IF EXISTS"),
+            "remove_claim": prepare(f"DELETE FROM {META_KEYSPACE}.tables WHERE table_name = ?"),
         }
 
     def _replication(self) -> str:
@@ -255,7 +256,7 @@ class CassandraStorage:
         rows = (await self._execute(self._meta["get"], (name,))).current_rows
         schema = None
         if rows and rows[0].status == "ACTIVE":
-            schema = TableSchema.from_json(rows[0].schema)
+            schema = TableSchema.from_json(rows[0].definition)
         self._schemas[name] = (now, schema)
         return schema
 
@@ -263,7 +264,7 @@ class CassandraStorage:
         names: list[str] = []
         result = await self._execute(self._meta["list"])
         while True:
-            names += [r.name for r in result.current_rows if r.status == "ACTIVE"]
+            names += [r.table_name for r in result.current_rows if r.status == "ACTIVE"]
             if not result.has_more_pages:
                 break
             result = await self._execute(self._meta["list"], paging_state=result.paging_state)
