@@ -78,6 +78,9 @@ class Roles:
     def set_password(self, role: str) -> str:
         """Change a role's password; returns its new secret."""
         if self._session is not None:
+            # Cassandra refuses a password change within 5 s of the previous one (or of the
+            # role's creation).
+            time.sleep(5.1)
             self._session.execute(f"ALTER ROLE {role} WITH PASSWORD = 'changed'")
             row = self._session.execute(
                 "SELECT salted_hash FROM system_auth.roles WHERE role = %s", (role,)).one()

@@ -49,7 +49,7 @@ def test_untrusted_without_ca_bundle(https_server: tuple[str, str, Path]) -> Non
     url, secret, _ = https_server
     client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
                           aws_access_key_id="alternator", aws_secret_access_key=secret)
-    with pytest.raises(Exception, match="(?i)certificate|ssl"):
+    with pytest.raises(Exception, match=r"(?i)certificate|ssl"):
         client.list_tables()
 
 

@@ -61,7 +61,9 @@ def encode_decimal(value: Decimal) -> bytes:
 def decode_decimal(data: bytes) -> Decimal:
     scale = int.from_bytes(data[:4], "big", signed=True)
     unscaled = int.from_bytes(data[4:], "big", signed=True)
-    return Decimal(unscaled).scaleb(-scale)
+    # Built from its parts, not with scaleb(), which would round to the context's precision.
+    digits = tuple(int(d) for d in str(abs(unscaled)))
+    return Decimal((1 if unscaled < 0 else 0, digits, -scale))
 
 
 def encode_value(value: AttributeValue) -> bytes:

@@ -17,6 +17,7 @@ page of a result is ever touched.
 from __future__ import annotations
 
 import asyncio
+import decimal
 import logging
 import time
 import uuid
@@ -46,6 +47,13 @@ from alternator.storage.codec import (
 from alternator.values import AttributeValue, Item
 
 log = logging.getLogger(__name__)
+
+# cassandra-driver decodes CQL decimals with Decimal.scaleb() on its I/O thread, which rounds to
+# that thread's context precision: Python's default of 28 digits would silently cut DynamoDB's
+# 38-digit key numbers (test_numbers_are_stored_canonically). Threads created from here on
+# start from a context that holds 38 digits.
+if decimal.DefaultContext.prec < 38:
+    decimal.DefaultContext.prec = 38
 
 META_KEYSPACE = "alternator"
 _CQL_TYPES = {"S": "text", "N": "decimal", "B": "blob"}

@@ -93,3 +93,10 @@ def test_segments_cover_the_token_space(total: int) -> None:
         assert end == start
     if total <= 50:
         assert ranges[-1][1] == space
+
+
+def test_decimal_decoding_keeps_38_digits() -> None:
+    for text in ("12345678901234567890123456789012345678",
+                 "-9.9999999999999999999999999999999999999E+125", "1E-130"):
+        value = Decimal(text)
+        assert decode_decimal(encode_decimal(value)) == value
