@@ -6,6 +6,16 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PY=${VENV:-.venv}/bin/python
 
+# docker-compose.yml is checked with the docker client's `compose config` (no engine needed).
+# On a CI machine without the compose plugin, take Debian's docker-compose.
+if [ "${CI:-}" = "true" ] && ! docker compose version >/dev/null 2>&1 \
+        && ! command -v docker-compose >/dev/null 2>&1 \
+        && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing docker-compose (Debian) for the compose file check"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) \
+        >/dev/null 2>&1 || echo "   (could not install docker-compose; that check will skip)"
+fi
+
 echo "== lint (ruff, mypy --strict)"
 "${VENV:-.venv}/bin/ruff" check alternator tests
 "${VENV:-.venv}/bin/mypy"
