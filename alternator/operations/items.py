@@ -8,7 +8,7 @@ from alternator import expressions as expr
 from alternator import fields
 from alternator.auth import permissions
 from alternator.errors import ConditionalCheckFailedException, ValidationException
-from alternator.operations import rmw
+from alternator.operations import capacity, rmw
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.requests import (
     ItemExpressions,
@@ -67,45 +67,55 @@ async def put_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     key = item_key(table, item)
     _check_size(item, "Item size has exceeded the maximum allowed size")
     returns = return_values(req, ("NONE", "ALL_OLD"))
+    mode = capacity.return_mode(req)
     expressions = write_expressions(req)
     step = checked(expressions, _return_old_on_failure(req), lambda _old: item)
     needs_read = expressions.condition is not None or returns == "ALL_OLD"
     result = await rmw.write(ctx.storage, ctx.config, table, key, step,
                              None if needs_read else rmw.Put(item))
+    out: dict[str, Any] = {}
     if returns == "ALL_OLD" and result.old is not None:
-        return {"Attributes": result.old}
-    return {}
+        out["Attributes"] = result.old
+    return _with_write_capacity(out, table, mode, result.old, item)
 
 
 async def get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     table = await table_for(ctx, req, permissions.SELECT)
     key = parse_key(table, fields.require_map(req, "Key"))
     consistent = bool(fields.optional_bool(req, "ConsistentRead"))
+    mode = capacity.return_mode(req)
     expressions = read_expressions(req)
     item = await ctx.storage.get_item(table, key, consistent)
-    if item is None:
-        return {}
-    return {"Item": expressions.project(item)}
+    out: dict[str, Any] = {} if item is None else {"Item": expressions.project(item)}
+    # A missing item costs what an empty one does (the minimum unit).
+    used = capacity.consumed(table.name, capacity.read_units(
+        item_size(item) if item is not None else 0, consistent), mode, "read")
+    if used is not None:
+        out["ConsumedCapacity"] = used
+    return out
 
 
 async def delete_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     table = await table_for(ctx, req, permissions.MODIFY)
     key = parse_key(table, fields.require_map(req, "Key"))
     returns = return_values(req, ("NONE", "ALL_OLD"))
+    mode = capacity.return_mode(req)
     expressions = write_expressions(req)
     step = checked(expressions, _return_old_on_failure(req), lambda _old: None)
     needs_read = expressions.condition is not None or returns == "ALL_OLD"
     result = await rmw.write(ctx.storage, ctx.config, table, key, step,
                              None if needs_read else rmw.Delete())
+    out: dict[str, Any] = {}
     if returns == "ALL_OLD" and result.old is not None:
-        return {"Attributes": result.old}
-    return {}
+        out["Attributes"] = result.old
+    return _with_write_capacity(out, table, mode, result.old, None)
 
 
 async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     table = await table_for(ctx, req, permissions.MODIFY)
     key = parse_key(table, fields.require_map(req, "Key"))
     returns = return_values(req, _RETURN_VALUES)
+    mode = capacity.return_mode(req)
     expressions = update_expressions(req, table)
     update = expressions.update
 
@@ -120,7 +130,21 @@ async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
         blind = _merge_of(update, table)
     result = await rmw.write(ctx.storage, ctx.config, table, key,
                              checked(expressions, _return_old_on_failure(req), step), blind)
-    return _update_response(returns, update, result, step if blind is not None else None)
+    out = _update_response(returns, update, result, step if blind is not None else None)
+    if mode == "NONE":
+        return out
+    return _with_write_capacity(out, table, mode, result.old,
+                                result.new if blind is None else step(None))
+
+
+def _with_write_capacity(out: dict[str, Any], table: TableSchema, mode: capacity.Mode,
+                         old: Item | None, new: Item | None) -> dict[str, Any]:
+    """DynamoDB charges a write by the larger of the item before and after it (when known)."""
+    if mode != "NONE":
+        size = max(item_size(old) if old else 0, item_size(new) if new else 0)
+        out["ConsumedCapacity"] = capacity.consumed(table.name, capacity.write_units(size),
+                                                    mode, "write")
+    return out
 
 
 def _merge_of(update: expr.Update | None, table: TableSchema) -> rmw.Merge:
