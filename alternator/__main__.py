@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -255,8 +256,9 @@ def serve_workers(config: Config) -> None:
     role = _default_role(config)
     tls = prepare_tls(config)  # once, before the workers start, so they share one certificate
     context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=run_worker, args=(config,), daemon=True)
-                for _ in range(config.workers)]
+    children = [context.Process(target=run_worker, args=(replace(config, worker_id=i),),
+                                daemon=True)
+                for i in range(config.workers)]
     for child in children:
         child.start()
     _banner(config, config.port, config.https_port, tls.ca_bundle if tls else None, role)

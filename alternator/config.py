@@ -67,3 +67,4 @@ class Config:
     warn_authorization: bool = False
     credentials_validity: float = 2.0
     workers: int = 1  # processes sharing the ports with SO_REUSEPORT
+    worker_id: int = 0  # which of them this process is (system.clients' shard_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from alternator.errors import (
     UnknownOperationException,
 )
 from alternator.operations import HANDLERS, RequestContext
+from alternator.operations.context import ClientInfo
 from alternator.storage import Storage
 
 log = logging.getLogger("alternator")
@@ -43,6 +44,22 @@ class ServerState:
     roles: RoleCache
     # Requests let through by --alternator-warn-authorization although they would be refused.
     authentication_warnings: int = 0
+    # The requests being served right now, with their signer (for system.clients).
+    active: dict[int, tuple[web.Request, str | None]] = field(default_factory=dict)
+
+    def clients(self) -> list[ClientInfo]:
+        out = []
+        for request, username in list(self.active.values()):
+            peer = request.transport.get_extra_info("peername") if request.transport else None
+            out.append(ClientInfo(
+                address=str(peer[0]) if peer else "",
+                port=int(peer[1]) if peer else 0,
+                ssl_enabled=request.secure,
+                shard_id=self.config.worker_id,
+                driver_name=request.headers.get("User-Agent", ""),
+                username=username,
+            ))
+        return out
 
 
 STATE = web.AppKey("state", ServerState)
@@ -116,8 +133,13 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
             raise UnknownOperationException(f"Unknown operation {target!r}" if target else
                                             "Missing X-Amz-Target header")
         req = _parse_json(body)
-        ctx = RequestContext(state.storage, state.config, principal, state.roles)
-        result = await handler(ctx, req)
+        ctx = RequestContext(state.storage, state.config, principal, state.roles, state.clients)
+        key = id(request)
+        state.active[key] = (request, principal.name if principal else None)
+        try:
+            result = await handler(ctx, req)
+        finally:
+            del state.active[key]
     except DynamoDBError as error:
         return _error_response(error)
     except Exception:

@@ -13,8 +13,35 @@ from alternator.config import Config
 from alternator.errors import ResourceNotFoundException
 from alternator.schema import TableSchema, read_table_name
 from alternator.storage import ALL_KEYSPACES, Storage
+from alternator.values import Item
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """One request being served, for ``system.clients``."""
+
+    address: str
+    port: int
+    ssl_enabled: bool
+    shard_id: int
+    driver_name: str
+    username: str | None
+
+    def item(self) -> Item:
+        item: Item = {
+            "client_type": {"S": "alternator"},
+            "address": {"S": self.address},
+            "port": {"N": str(self.port)},
+            "ssl_enabled": {"BOOL": self.ssl_enabled},
+            "shard_id": {"N": str(self.shard_id)},
+            "driver_name": {"S": self.driver_name},
+            "scheduling_group": {"S": "statement"},
+        }
+        if self.username is not None:
+            item["username"] = {"S": self.username}
+        return item
 
 
 @dataclass(slots=True)
@@ -24,6 +51,8 @@ class RequestContext:
     # The authenticated role; None when authorization is switched off.
     principal: Principal | None = None
     roles: RoleCache | None = None
+    # The requests this process is serving right now (for system.clients).
+    clients: Callable[[], list[ClientInfo]] = list
 
     def authorize(self, permission: str, resource: str = ALL_KEYSPACES) -> None:
         """Check a CQL permission; under --alternator-warn-authorization only log a denial."""

@@ -22,8 +22,9 @@ from alternator import fields
 from alternator.auth import permissions
 from alternator.errors import ValidationException
 from alternator.expressions.evaluate import begins_with, between, compare
-from alternator.operations import capacity
+from alternator.operations import capacity, system_tables
 from alternator.operations.context import RequestContext, table_for
+from alternator.operations.system_tables import system_table_name
 from alternator.schema import TableSchema, check_key_value, parse_key
 from alternator.storage import Page, SortCondition
 from alternator.values import Item, item_size, values_equal
@@ -267,6 +268,9 @@ def _storage_sort(key: expr.KeyCondition) -> SortCondition | None:
 
 
 async def query(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    system = system_table_name(fields.require_str(req, "TableName"))
+    if system is not None:
+        return await system_tables.read(ctx, req, *system, is_query=True)
     limit = _limit(req)
     select = _select(req, "1 validation error detected: ")
     forward = fields.optional_bool(req, "ScanIndexForward") is not False
@@ -330,6 +334,9 @@ def _segments(req: fields.Request) -> tuple[int, int]:
 
 
 async def scan(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    system = system_table_name(fields.require_str(req, "TableName"))
+    if system is not None:
+        return await system_tables.read(ctx, req, *system, is_query=False)
     limit = _limit(req)
     select = _select(req, "")
     segment, total_segments = _segments(req)

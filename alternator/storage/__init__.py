@@ -14,7 +14,7 @@ with an LWT ``IF`` clause, the SQLite backend inside one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from alternator.schema import TableSchema
 from alternator.values import AttributeValue, Item
@@ -56,6 +56,15 @@ class Page:
 
     items: list[Item]
     last_key: Item | None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemRows:
+    """A page of a backend system table: rows as CQL values, and where to continue."""
+
+    rows: list[dict[str, Any]]
+    paging_state: bytes | None
+    partition_key: tuple[str, ...]
 
 
 class Storage(Protocol):
@@ -131,6 +140,16 @@ class Storage(Protocol):
 
     def table_resource(self, table: TableSchema) -> str:
         """The CQL resource a table's permissions are granted on."""
+
+    # --- system tables ---------------------------------------------------------------------------
+    async def read_system_table(
+        self, keyspace: str, table: str, where: dict[str, Any], limit: int,
+        paging_state: bytes | None,
+    ) -> SystemRows:
+        """Rows of a backend system table (``where``: partition-key column -> value).
+
+        Raises ResourceNotFoundException for a table the backend does not have.
+        """
 
     # --- cluster --------------------------------------------------------------------------------
     async def local_nodes(self, datacenter: str | None, rack: str | None) -> list[str] | None:

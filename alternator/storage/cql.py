@@ -34,9 +34,10 @@ from alternator.errors import (
     ResourceInUseException,
     ResourceNotFoundException,
     ServiceUnavailable,
+    ValidationException,
 )
 from alternator.schema import TableSchema
-from alternator.storage import Page, Role, SortCondition, Version, table_resource
+from alternator.storage import Page, Role, SortCondition, SystemRows, Version, table_resource
 from alternator.storage.codec import (
     attrs_to_cql,
     cql_names,
@@ -557,6 +558,68 @@ class CassandraStorage:
 
     def table_resource(self, table: TableSchema) -> str:
         return table_resource(table.settings["cql_keyspace"], table.settings["cql_table"])
+
+    # --- system tables ---------------------------------------------------------------------------
+
+    async def read_system_table(
+        self, keyspace: str, table: str, where: dict[str, Any], limit: int,
+        paging_state: bytes | None,
+    ) -> SystemRows:
+        partition_key = await self._partition_key_of(keyspace, table)
+        unknown = [c for c in where if c not in partition_key]
+        if unknown or (where and len(where) != len(partition_key)):
+            raise ValidationException(
+                "Query of a system table needs an equality condition on each partition key "
+                f"column: {', '.join(partition_key)}"
+            )
+        shape = ("system", keyspace, table, tuple(where))
+        statement = self._meta.get(str(shape))
+        if statement is None:
+            clause = " AND ".join(f"{quote(c)} = ?" for c in where)
+            statement = await self._run_blocking(
+                self._session.prepare,
+                f"SELECT * FROM {quote(keyspace)}.{quote(table)}"
+                + (f" WHERE {clause}" if clause else ""),
+            )
+            self._meta[str(shape)] = statement
+        bound = statement.bind(list(where.values()))
+        bound.fetch_size = limit
+        result = await self._execute(bound, paging_state=paging_state)
+        rows = [dict(zip(r._fields, r, strict=True)) for r in result.current_rows]
+        return SystemRows(rows, result.paging_state if result.has_more_pages else None,
+                          partition_key)
+
+    async def _partition_key_of(self, keyspace: str, table: str) -> tuple[str, ...]:
+        statement = self._meta.get("columns")
+        if statement is None:
+            statement = await self._run_blocking(
+                self._session.prepare,
+                "SELECT column_name, kind, position FROM system_schema.columns "
+                "WHERE keyspace_name = ? AND table_name = ?",
+            )
+            self._meta["columns"] = statement
+        rows = (await self._execute(statement, (keyspace, table))).current_rows
+        if not rows:
+            rows = await self._virtual_columns(keyspace, table)
+        if not rows:
+            raise ResourceNotFoundException(
+                f"Requested resource not found: Table: {keyspace}.{table} not found")
+        keys = sorted((r.position, r.column_name) for r in rows if r.kind == "partition_key")
+        return tuple(name for _, name in keys)
+
+    async def _virtual_columns(self, keyspace: str, table: str) -> list[Any]:
+        statement = self._meta.get("virtual_columns")
+        if statement is None:
+            try:
+                statement = await self._run_blocking(
+                    self._session.prepare,
+                    "SELECT column_name, kind, position FROM system_virtual_schema.columns "
+                    "WHERE keyspace_name = ? AND table_name = ?",
+                )
+            except DynamoDBError:
+                return []  # ScyllaDB has no system_virtual_schema
+            self._meta["virtual_columns"] = statement
+        return list((await self._execute(statement, (keyspace, table))).current_rows)
 
     # --- cluster ------------------------------------------------------------------------------
 

@@ -19,7 +19,14 @@ import orjson
 
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
 from alternator.schema import TableSchema
-from alternator.storage import Page, Role, SortCondition, Version, table_resource
+from alternator.storage import (
+    Page,
+    Role,
+    SortCondition,
+    SystemRows,
+    Version,
+    table_resource,
+)
 from alternator.storage.codec import cql_names, encode_sortable, partition_token, segment_range
 from alternator.values import AttributeValue, Item
 
@@ -392,6 +399,24 @@ class SQLiteStorage:
 
     def table_resource(self, table: TableSchema) -> str:
         return table_resource(*cql_names(table.name))
+
+    # --- system tables ---------------------------------------------------------------------------
+
+    async def read_system_table(
+        self, keyspace: str, table: str, where: dict[str, Any], limit: int,
+        paging_state: bytes | None,
+    ) -> SystemRows:
+        if (keyspace, table) != ("system", "local"):
+            raise ResourceNotFoundException(
+                f"Requested resource not found: Table: {keyspace}.{table} not found")
+        from alternator import __version__
+
+        row = {"key": "local", "cluster_name": "alternator (embedded)",
+               "data_center": LOCAL_DATACENTER, "rack": LOCAL_RACK,
+               "release_version": __version__, "sqlite_version": sqlite3.sqlite_version,
+               "database_file": self._path}
+        rows = [row] if where.get("key", "local") == "local" else []
+        return SystemRows(rows, None, ("key",))
 
     # --- cluster ------------------------------------------------------------------------------
 

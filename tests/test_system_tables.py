@@ -1,0 +1,110 @@
+"""`.scylla.alternator.KEYSPACE.TABLE`: the database's own tables through Query and Scan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import Endpoint
+from roles import Roles
+
+LOCAL = ".scylla.alternator.system.local"
+CLIENTS = ".scylla.alternator.system.clients"
+
+
+def code_of(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+def test_scan_system_local(dynamodb: Any) -> None:
+    items = dynamodb.scan(TableName=LOCAL)["Items"]
+    assert len(items) == 1
+    assert items[0]["key"] == {"S": "local"}
+    assert "release_version" in items[0]
+
+
+def test_query_system_local_by_partition_key(dynamodb: Any) -> None:
+    found = dynamodb.query(TableName=LOCAL, KeyConditionExpression="#k = :k",
+                           ExpressionAttributeNames={"#k": "key"},
+                           ExpressionAttributeValues={":k": {"S": "local"}})
+    assert found["Count"] == 1
+    assert found["Items"][0]["key"] == {"S": "local"}
+
+
+def test_projection_and_filter(dynamodb: Any) -> None:
+    got = dynamodb.scan(TableName=LOCAL, ProjectionExpression="#k",
+                        ExpressionAttributeNames={"#k": "key"})["Items"]
+    assert got == [{"key": {"S": "local"}}]
+    none = dynamodb.scan(TableName=LOCAL, FilterExpression="#k = :other",
+                         ExpressionAttributeNames={"#k": "key"},
+                         ExpressionAttributeValues={":other": {"S": "x"}})
+    assert none["Count"] == 0 and none["ScannedCount"] == 1
+
+
+def test_clients_sees_the_request_reading_it(endpoint: Endpoint, dynamodb: Any) -> None:
+    items = dynamodb.scan(TableName=CLIENTS)["Items"]
+    mine = [i for i in items if i["client_type"] == {"S": "alternator"}]
+    assert len(mine) >= 1
+    me = mine[0]
+    assert me["address"] == {"S": "127.0.0.1"}
+    assert me["ssl_enabled"] == {"BOOL": False}
+    assert me["driver_name"]["S"].startswith("Boto3/")
+    assert me["username"] == {"S": endpoint.access_key}
+    assert {"port", "shard_id", "scheduling_group"} <= set(me)
+
+
+def test_get_item_on_system_table_is_refused(raw_dynamodb: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.get_item(TableName=LOCAL, Key={"key": {"S": "local"}})
+    assert code_of(exc) in ("ResourceNotFoundException", "ValidationException")
+
+
+def test_non_system_keyspace_is_refused(dynamodb: Any, table_hash: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        dynamodb.scan(TableName=f".scylla.alternator.alternator_{table_hash}.{table_hash}")
+    assert code_of(exc) == "ResourceNotFoundException"
+
+
+@pytest.fixture(scope="module")
+def roles(endpoint: Endpoint) -> Iterator[Roles]:
+    manager = Roles(endpoint)
+    yield manager
+    manager.close()
+
+
+def test_password_hashes_hidden_from_non_superusers(endpoint: Endpoint, dynamodb: Any,
+                                                    roles: Roles) -> None:
+    if endpoint.backend != "cassandra":
+        pytest.skip("the embedded backend has no CQL auth tables")
+    table = ".scylla.alternator.system_auth.roles"
+    as_superuser = dynamodb.scan(TableName=table)["Items"]
+    assert any("salted_hash" in i for i in as_superuser)
+    name, secret = roles.create()
+    client = Endpoint(endpoint.backend, endpoint.url, name, secret).client()
+    with pytest.raises(ClientError) as exc:
+        client.scan(TableName=table)
+    assert code_of(exc) == "AccessDeniedException"
+    roles.grant("SELECT", name, None)
+    items = client.scan(TableName=table)["Items"]
+    assert items and all("salted_hash" not in i for i in items)
+    assert any(i["role"] == {"S": name} for i in items)
+
+
+def test_system_table_paging(endpoint: Endpoint, dynamodb: Any) -> None:
+    if endpoint.backend != "cassandra":
+        pytest.skip("the embedded backend's system tables have one row")
+    table = ".scylla.alternator.system_schema.tables"
+    everything = dynamodb.scan(TableName=table, Limit=1000)["Items"]
+    seen: list[Any] = []
+    kwargs: dict[str, Any] = {"TableName": table, "Limit": 5}
+    while True:
+        page = dynamodb.scan(**kwargs)
+        seen += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    key = lambda i: (i["keyspace_name"]["S"], i["table_name"]["S"])  # noqa: E731
+    assert sorted(map(key, seen)) == sorted(map(key, everything))
