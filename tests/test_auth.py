@@ -10,6 +10,7 @@ from unittest import mock
 
 import pytest
 from botocore.exceptions import ClientError
+
 from conftest import Endpoint, create_table, signed_headers
 from roles import Roles
 from test_http import dynamodb_call, error_code

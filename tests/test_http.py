@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+
 from conftest import Endpoint, signed_headers
 
 

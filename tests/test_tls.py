@@ -12,9 +12,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import ServerThread, sqlite_superuser
 
 from alternator.config import Config
+
+from conftest import ServerThread, sqlite_superuser
 
 
 @pytest.fixture(scope="module")
