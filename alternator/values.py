@@ -31,6 +31,8 @@ NUMBER_CONTEXT = decimal.Context(
     traps=[decimal.InvalidOperation, decimal.DivisionByZero],
 )
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Integers already in canonical form (most numbers in practice) skip Decimal entirely.
+_CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,37}")
 # DynamoDB's range: 1E-130 <= |n| < 1E+126.
 _MAX_EXPONENT = 125
 _MIN_EXPONENT = -130
@@ -151,6 +153,8 @@ def validate_value(value: Any, depth: int = 1) -> AttributeValue:
             raise _serialization("String")
         return checked
     if kind == "N":
+        if isinstance(inner, str) and _CANONICAL_INTEGER.fullmatch(inner):
+            return checked
         text = format_number(parse_number(inner))
         return checked if text == inner else {"N": text}
     if kind == "B":
