@@ -66,17 +66,7 @@ async def put_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     item = validate_item(fields.require_map(req, "Item"))
     key = item_key(table, item)
     _check_size(item, "Item size has exceeded the maximum allowed size")
-    returns = return_values(req, ("NONE", "ALL_OLD"))
-    mode = capacity.return_mode(req)
-    expressions = write_expressions(req)
-    step = checked(expressions, _return_old_on_failure(req), lambda _old: item)
-    needs_read = expressions.condition is not None or returns == "ALL_OLD"
-    result = await rmw.write(ctx.storage, ctx.config, table, key, step,
-                             None if needs_read else rmw.Put(item))
-    out: dict[str, Any] = {}
-    if returns == "ALL_OLD" and result.old is not None:
-        out["Attributes"] = result.old
-    return _with_write_capacity(out, table, mode, result.old, item)
+    return await _replace(ctx, req, table, key, item)
 
 
 async def get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
@@ -98,17 +88,23 @@ async def get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
 async def delete_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     table = await table_for(ctx, req, permissions.MODIFY)
     key = parse_key(table, fields.require_map(req, "Key"))
+    return await _replace(ctx, req, table, key, None)
+
+
+async def _replace(ctx: RequestContext, req: dict[str, Any], table: TableSchema, key: Item,
+                   item: Item | None) -> dict[str, Any]:
+    """PutItem (``item``) or DeleteItem (None): replace the whole item, maybe conditionally."""
     returns = return_values(req, ("NONE", "ALL_OLD"))
     mode = capacity.return_mode(req)
     expressions = write_expressions(req)
-    step = checked(expressions, _return_old_on_failure(req), lambda _old: None)
+    step = checked(expressions, _return_old_on_failure(req), lambda _old: item)
     needs_read = expressions.condition is not None or returns == "ALL_OLD"
-    result = await rmw.write(ctx.storage, ctx.config, table, key, step,
-                             None if needs_read else rmw.Delete())
+    blind = None if needs_read else (rmw.Delete() if item is None else rmw.Put(item))
+    result = await rmw.write(ctx.storage, ctx.config, table, key, step, blind)
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and result.old is not None:
         out["Attributes"] = result.old
-    return _with_write_capacity(out, table, mode, result.old, None)
+    return _with_write_capacity(out, table, mode, result.old, item)
 
 
 async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
