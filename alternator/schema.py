@@ -145,7 +145,7 @@ def parse_create_table(
             "One or more parameter values were invalid: Number of attributes in KeySchema does "
             "not exactly match number of attributes defined in AttributeDefinitions"
         )
-    billing_mode, rcu, wcu = _parse_billing(req)
+    billing_mode, rcu, wcu = parse_billing(req)
     return TableSchema(
         name=name,
         partition_key=partition_key,
@@ -225,7 +225,7 @@ def _parse_key_schema(
     return pk, sk
 
 
-def _parse_billing(req: fields.Request) -> tuple[str, int, int]:
+def parse_billing(req: fields.Request) -> tuple[str, int, int]:
     mode = fields.optional_enum(req, "BillingMode", ("PROVISIONED", "PAY_PER_REQUEST"))
     throughput = fields.optional_map(req, "ProvisionedThroughput")
     if mode == "PAY_PER_REQUEST":

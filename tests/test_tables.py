@@ -181,3 +181,32 @@ def test_list_tables_limit_bounds(raw_dynamodb: Any, limit: int) -> None:
     with pytest.raises(ClientError) as exc:
         raw_dynamodb.list_tables(Limit=limit)
     assert error_of(exc)[0] == "ValidationException"
+
+
+def test_update_table_billing(dynamodb: Any) -> None:
+    name = create_table(dynamodb, [("p", "HASH", "S")])
+    try:
+        updated = dynamodb.update_table(
+            TableName=name, BillingMode="PROVISIONED",
+            ProvisionedThroughput={"ReadCapacityUnits": 3, "WriteCapacityUnits": 4},
+        )["TableDescription"]
+        assert updated["ProvisionedThroughput"]["ReadCapacityUnits"] == 3
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        assert table["ProvisionedThroughput"]["WriteCapacityUnits"] == 4
+        assert "BillingModeSummary" not in table
+        dynamodb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    finally:
+        dynamodb.delete_table(TableName=name)
+
+
+def test_update_table_needs_a_change(raw_dynamodb: Any, table_hash: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.update_table(TableName=table_hash)
+    assert error_of(exc)[0] == "ValidationException"
+
+
+def test_describe_time_to_live(dynamodb: Any, table_hash: str) -> None:
+    ttl = dynamodb.describe_time_to_live(TableName=table_hash)["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "DISABLED"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from alternator import fields
@@ -9,7 +10,7 @@ from alternator.auth import permissions
 from alternator.errors import ValidationException
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.tags import parse_tag_list
-from alternator.schema import describe, parse_create_table, validate_table_name
+from alternator.schema import describe, parse_billing, parse_create_table, validate_table_name
 
 
 async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
@@ -55,3 +56,45 @@ async def list_tables(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
     if len(names) > limit:
         out["LastEvaluatedTableName"] = names[limit - 1]
     return out
+
+
+async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    """UpdateTable: billing mode and provisioned throughput (recorded, not enforced)."""
+    schema = await table_for(ctx, req, permissions.ALTER)
+    for unsupported in ("GlobalSecondaryIndexUpdates", "StreamSpecification", "ReplicaUpdates",
+                        "SSESpecification"):
+        if req.get(unsupported) is not None:
+            raise ValidationException(f"{unsupported} is not supported yet")
+    if req.get("BillingMode") is None and req.get("ProvisionedThroughput") is None \
+            and req.get("DeletionProtectionEnabled") is None and req.get("TableClass") is None:
+        raise ValidationException(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
+            "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
+        )
+    if fields.optional_bool(req, "DeletionProtectionEnabled"):
+        raise ValidationException("DeletionProtectionEnabled is not supported yet")
+    if req.get("BillingMode") is not None or req.get("ProvisionedThroughput") is not None:
+        merged = dict(req)
+        merged.setdefault("BillingMode", schema.billing_mode)
+        if merged["BillingMode"] == "PROVISIONED" and merged.get("ProvisionedThroughput") is None:
+            merged["ProvisionedThroughput"] = {"ReadCapacityUnits": schema.read_capacity,
+                                               "WriteCapacityUnits": schema.write_capacity}
+        mode, rcu, wcu = parse_billing(merged)
+        schema = replace(schema, billing_mode=mode, read_capacity=rcu, write_capacity=wcu)
+        await ctx.storage.update_table(schema)
+    return {"TableDescription": describe(schema, ctx.config.region)}
+
+
+async def describe_time_to_live(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    await table_for(ctx, req, None)
+    return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
+
+
+async def describe_limits(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    return {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
+            "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}
+
+
+async def describe_endpoints(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    # The address the client reached is the endpoint; an empty address tells SDKs to keep it.
+    return {"Endpoints": [{"Address": "", "CachePeriodInMinutes": 1440}]}
