@@ -233,12 +233,29 @@ def decode_binary(text: Any) -> bytes:
         ) from None
 
 
+MAX_ATTRIBUTE_NAME_BYTES = 65535
+
+
+def check_attribute_name(name: str) -> None:
+    """DynamoDB's limits on an attribute name: not empty, under 64 KB of UTF-8."""
+    if not name:
+        raise ValidationException(
+            "One or more parameter values were invalid: An attribute name cannot be empty")
+    # Only a name of more than 16,383 characters can exceed 65,535 bytes.
+    if len(name) > MAX_ATTRIBUTE_NAME_BYTES // 4 and \
+            len(name.encode()) > MAX_ATTRIBUTE_NAME_BYTES:
+        raise ValidationException(
+            "One or more parameter values were invalid: Attribute name is too large, must be "
+            f"less than {MAX_ATTRIBUTE_NAME_BYTES + 1} bytes")
+
+
 def validate_item(item: Any, what: str = "Item") -> Item:
     """Validate a whole item (a map of attribute name -> AttributeValue)."""
     if not isinstance(item, dict):
         raise SerializationException(f"Unexpected value type in payload: {what} must be a map")
     out: Item | None = None
     for name, value in item.items():
+        check_attribute_name(name)
         checked = validate_value(value)
         if checked is not value:
             if out is None:

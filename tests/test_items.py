@@ -232,3 +232,16 @@ def test_item_size_limit(raw_dynamodb: Any, table_hash: str) -> None:
                                  ReturnValues="ALL_NEW")
     assert error_of(exc) == ("ValidationException",
                              "Item size to update has exceeded the maximum allowed size")
+
+
+def test_attribute_name_limits(raw_dynamodb: Any, table_hash: str) -> None:
+    key = {"p": {"S": new_key()}}
+    longest = "a" * 65535
+    raw_dynamodb.put_item(TableName=table_hash, Item={**key, longest: {"N": "1"}})
+    assert longest in raw_dynamodb.get_item(TableName=table_hash, Key=key)["Item"]
+    for bad in ("a" * 65536, ""):
+        with pytest.raises(ClientError) as exc:
+            raw_dynamodb.put_item(TableName=table_hash, Item={**key, bad: {"N": "1"}})
+        code, message = error_of(exc)
+        assert code == "ValidationException"
+        assert "attribute name" in message.lower()
