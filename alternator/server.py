@@ -28,7 +28,7 @@ from alternator.errors import (
     UnknownOperationException,
 )
 from alternator.operations import HANDLERS, RequestContext
-from alternator.operations.context import ClientInfo
+from alternator.operations.context import ClientInfo, Counters
 from alternator.storage import Storage
 
 log = logging.getLogger("alternator")
@@ -42,8 +42,7 @@ class ServerState:
     config: Config
     storage: Storage
     roles: RoleCache
-    # Requests let through by --alternator-warn-authorization although they would be refused.
-    authentication_warnings: int = 0
+    counters: Counters = field(default_factory=Counters)
     # The requests being served right now, with their signer (for system.clients).
     active: dict[int, tuple[web.Request, str | None]] = field(default_factory=dict)
 
@@ -133,7 +132,8 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
             raise UnknownOperationException(f"Unknown operation {target!r}" if target else
                                             "Missing X-Amz-Target header")
         req = _parse_json(body)
-        ctx = RequestContext(state.storage, state.config, principal, state.roles, state.clients)
+        ctx = RequestContext(state.storage, state.config, principal, state.roles, state.clients,
+                             state.counters)
         key = id(request)
         state.active[key] = (request, principal.name if principal else None)
         try:
@@ -162,7 +162,7 @@ async def _authenticate(state: ServerState, request: web.Request, body: bytes) -
     except DynamoDBError as error:
         if config.enforce_authorization:
             raise
-        state.authentication_warnings += 1
+        state.counters.authentication_warnings += 1
         log.warning("authentication would fail: %s: %s", error.code, error.message)
         return None
 

@@ -60,20 +60,19 @@ def warn_only_server(tmp_path: Path) -> Any:
 
 def test_warn_authorization_allows_and_counts(warn_only_server: Any) -> None:
     thread, url, secret = warn_only_server
-    from alternator.operations.context import AUTHORIZATION_WARNINGS
     from alternator.server import STATE
 
-    state = thread.server.runner.app[STATE]
-    denied_before = AUTHORIZATION_WARNINGS[0]
+    counters = thread.server.runner.app[STATE].counters
+    denied_before = counters.authorization_warnings
     # A role without CREATE: allowed, but counted as a would-be denial; as the creator it then
     # holds the table's permissions, so its writes are not.
     client = Endpoint("sqlite", url, "nobody", secret).client()
     name = create_table(client, [("p", "HASH", "S")])
-    assert AUTHORIZATION_WARNINGS[0] == denied_before + 1
+    assert counters.authorization_warnings == denied_before + 1
     client.put_item(TableName=name, Item={"p": {"S": "x"}})
-    assert AUTHORIZATION_WARNINGS[0] == denied_before + 1
+    assert counters.authorization_warnings == denied_before + 1
     # A bad signature: allowed too, and counted.
-    before = state.authentication_warnings
+    before = counters.authentication_warnings
     Endpoint("sqlite", url, "nobody", "wrong").client().list_tables()
     Endpoint("sqlite", url, "nosuchuser", "x").client().list_tables()
-    assert state.authentication_warnings == before + 2
+    assert counters.authentication_warnings == before + 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alternator.auth import permissions
@@ -45,6 +45,14 @@ class ClientInfo:
 
 
 @dataclass(slots=True)
+class Counters:
+    """Requests --alternator-warn-authorization let through although they would be refused."""
+
+    authentication_warnings: int = 0
+    authorization_warnings: int = 0
+
+
+@dataclass(slots=True)
 class RequestContext:
     storage: Storage
     config: Config
@@ -53,6 +61,7 @@ class RequestContext:
     roles: RoleCache | None = None
     # The requests this process is serving right now (for system.clients).
     clients: Callable[[], list[ClientInfo]] = list
+    counters: Counters = field(default_factory=Counters)
 
     def authorize(self, permission: str, resource: str = ALL_KEYSPACES) -> None:
         """Check a CQL permission; under --alternator-warn-authorization only log a denial."""
@@ -62,11 +71,7 @@ class RequestContext:
             raise permissions.denied(self.principal, permission, resource)
         log.warning("authorization would fail: %s",
                     permissions.denied(self.principal, permission, resource).message)
-        AUTHORIZATION_WARNINGS[0] += 1
-
-
-# Requests that --alternator-warn-authorization let through although they would be refused.
-AUTHORIZATION_WARNINGS = [0]
+        self.counters.authorization_warnings += 1
 
 Handler = Callable[[RequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
