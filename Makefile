@@ -30,6 +30,12 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
+# Throughput/latency against the direct driver, DynamoDB Local and moto (docs/performance.md).
+# Runs its own Cassandra node (.cassandra/bench, ports 19042/17000) beside the tests' one.
+bench: $(STAMP)
+	$(PY) -c 'import moto, uvloop' 2>/dev/null || $(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m bench
+
 cassandra-start:
 	bash scripts/cassandra.sh start
 	$(PY) scripts/wait_cassandra.py

@@ -8,7 +8,11 @@
 #
 # Readiness: `start` returns immediately; run scripts/wait_cassandra.py afterwards.
 # Environment:
-#   CASS_WORK       work dir (default <repo>/.cassandra/node1): data, commitlog, logs, pid file
+#   CASS_WORK       work dir (default <repo>/.cassandra/node1): data, commitlog, logs, pid file;
+#                   start/stop/status/logs all act on the node of this work dir
+#   CASS_NATIVE_PORT  CQL port (default 9042); CASS_STORAGE_PORT  internode port (default 7000).
+#                   Other ports than the defaults run the node with a copy of cassandra.yaml in
+#                   the work dir, so a second node (e.g. `make bench`'s) can run beside the tests'.
 #   CASS_HEAP       max heap, -Xmx (default 1g); memtable space etc. are derived from it
 #   CASS_HEAP_MIN   initial heap, -Xms (default 256m). Cassandra mlockall()s everything mapped
 #                   at startup (it succeeds as root), so -Xms=-Xmx=1g would pin ~1.5 GB RSS.
@@ -26,6 +30,10 @@ W=${CASS_WORK:-$ROOT/.cassandra/node1}
 case "$W" in /*) ;; *) W=$PWD/$W ;; esac
 PIDF=$W/cassandra.pid
 LOGD=$W/logs
+NATIVE_PORT=${CASS_NATIVE_PORT:-9042}
+STORAGE_PORT=${CASS_STORAGE_PORT:-7000}
+[[ "$NATIVE_PORT" =~ ^[0-9]+$ && "$STORAGE_PORT" =~ ^[0-9]+$ ]] \
+    || { echo "cassandra.sh: CASS_NATIVE_PORT and CASS_STORAGE_PORT must be numbers" >&2; exit 1; }
 
 die() { echo "cassandra.sh: $*" >&2; exit 1; }
 
@@ -96,12 +104,23 @@ start() {
   ver=$(pinned_version)
   jamm=$(ls "$LIB"/jamm-*.jar 2>/dev/null | head -n1)
   [ -n "$jamm" ] || die "jamm jar missing in $LIB"
-  if (exec 3<>/dev/tcp/127.0.0.1/9042) 2>/dev/null; then
-    die "port 9042 on 127.0.0.1 is already in use (another Cassandra?)"
+  if (exec 3<>/dev/tcp/127.0.0.1/"$NATIVE_PORT") 2>/dev/null; then
+    die "port $NATIVE_PORT on 127.0.0.1 is already in use (another Cassandra?)"
   fi
 
   if [ "${CASS_FRESH:-1}" = 1 ]; then rm -rf "$W"; fi
   mkdir -p "$W"/{data,commitlog,hints,saved_caches,logs,tmp,triggers}
+  local yaml=$CONF/cassandra.yaml
+  if [ "$NATIVE_PORT" != 9042 ] || [ "$STORAGE_PORT" != 7000 ]; then
+    yaml=$W/cassandra.yaml
+    sed -e "s/^storage_port: 7000\$/storage_port: $STORAGE_PORT/" \
+        -e "s/^native_transport_port: 9042\$/native_transport_port: $NATIVE_PORT/" \
+        -e "s/- seeds: \"127.0.0.1\"/- seeds: \"127.0.0.1:$STORAGE_PORT\"/" \
+        "$CONF/cassandra.yaml" >"$yaml"
+    grep -q "^native_transport_port: $NATIVE_PORT\$" "$yaml" \
+        && grep -q "^storage_port: $STORAGE_PORT\$" "$yaml" \
+        || die "could not set the ports in $yaml"
+  fi
   local -a jpms=()
   mapfile -t jpms < <(grep -E '^-' "$CONF/jvm17.options")
   local heap=${CASS_HEAP:-1g} heap_min=${CASS_HEAP_MIN:-256m}
@@ -115,7 +134,7 @@ start() {
     -Djava.net.preferIPv4Stack=true
     "${jpms[@]}"
     -javaagent:"$jamm"
-    -Dcassandra.config=file://"$CONF/cassandra.yaml"
+    -Dcassandra.config=file://"$yaml"
     -Dcassandra.storagedir="$W"
     -Dcassandra.logdir="$LOGD"
     -Dcassandra.triggers_dir="$W/triggers"

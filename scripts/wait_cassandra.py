@@ -5,7 +5,8 @@ Ready means: user cassandra/cassandra can log in over CQL and
 `SELECT release_version FROM system.local` answers (the port opens before the default
 role exists, so a port check is not enough).
 
-Environment: CASS_WAIT (timeout in s, default 180), CASS_HOST (127.0.0.1), CASS_PORT (9042),
+Environment: CASS_WAIT (timeout in s, default 180), CASS_HOST (127.0.0.1), CASS_PORT (default
+CASS_NATIVE_PORT, the port scripts/cassandra.sh was given, else 9042),
 CASS_WORK (work dir, default <repo>/.cassandra/node1; its cassandra.pid is watched so that a
 crashed node fails fast), CASS_PID (explicit pid file).
 Exit status 0 when ready, 1 on timeout or if the node died.
@@ -81,7 +82,7 @@ def wait(host: str, port: int, timeout: float, pid_file: Path) -> int:
 
 def main() -> int:
     return wait(os.environ.get("CASS_HOST", "127.0.0.1"),
-                int(os.environ.get("CASS_PORT", "9042")),
+                int(os.environ.get("CASS_PORT") or os.environ.get("CASS_NATIVE_PORT") or "9042"),
                 float(os.environ.get("CASS_WAIT", "180")),
                 _pid_file())
 

@@ -1,0 +1,1 @@
+"""``make bench``: throughput and latency of the server against its peers (docs/performance.md)."""
