@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from alternator.cache import ExpiringCache
 from alternator.storage import Storage
 
 MAX_ROLE_DEPTH = 16
@@ -31,25 +32,15 @@ class RoleCache:
     def __init__(self, storage: Storage, validity: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._storage = storage
-        self._validity = validity
-        self._clock = clock
-        self._entries: dict[str, tuple[float, Principal | None]] = {}
+        self._cache: ExpiringCache[str, Principal | None] = ExpiringCache(validity, clock=clock)
 
     async def principal(self, name: str) -> Principal | None:
         """The role that may sign requests as ``name``; None if it does not exist or cannot log in."""
-        now = self._clock()
-        entry = self._entries.get(name)
-        if entry is not None and now - entry[0] < self._validity:
-            return entry[1]
-        principal = await self._load(name)
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[name] = (now, principal)
-        return principal
+        return await self._cache.get(name, lambda: self._load(name))
 
     def invalidate(self, name: str) -> None:
         """Forget a role, after this process changed its permissions."""
-        self._entries.pop(name, None)
+        self._cache.invalidate(name)
 
     async def _load(self, name: str) -> Principal | None:
         role = await self._storage.get_role(name)

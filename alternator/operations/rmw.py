@@ -35,7 +35,11 @@ from alternator.config import (
     WriteIsolation,
     parse_write_isolation,
 )
-from alternator.errors import InternalServerError, ValidationException
+from alternator.errors import (
+    ConditionalCheckFailedException,
+    InternalServerError,
+    ValidationException,
+)
 from alternator.schema import TableSchema
 from alternator.storage import Storage
 from alternator.values import Item
@@ -134,13 +138,28 @@ async def write(
 async def _versioned_loop(
     storage: Storage, table: TableSchema, key: Item, apply: Apply
 ) -> WriteResult:
+    # The first read is an ordinary quorum read: the conditional write that follows succeeds
+    # only if the version it read is still current, so a stale read cannot slip through. An
+    # outcome that ends without a conditional write (a failed condition, deleting an absent
+    # item) is confirmed on a serial (Paxos) read first, and so is every retry.
+    serial = False
     for attempt in range(MAX_ATTEMPTS):
-        old, version = await storage.read_versioned(table, key)
-        new = apply(old)
+        old, version = await storage.read_versioned(table, key, serial)
+        try:
+            new = apply(old)
+        except ConditionalCheckFailedException:
+            if serial:
+                raise
+            serial = True
+            continue
         if old is None and new is None:
-            return WriteResult(None, None)  # deleting an absent item changes nothing
+            if serial:
+                return WriteResult(None, None)  # deleting an absent item changes nothing
+            serial = True
+            continue
         if await storage.write_if(table, key, version, new):
             return WriteResult(old, new)
         # Lost a race: back off a little (more each time) and re-apply to the new item.
+        serial = True
         await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
     raise InternalServerError("Too much contention on this item; the write was not applied")

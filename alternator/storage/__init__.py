@@ -100,8 +100,10 @@ class Storage(Protocol):
     ) -> None:
         """Set and remove top-level attributes without reading; create the item if absent."""
 
-    async def read_versioned(self, table: TableSchema, key: Item) -> tuple[Item | None, Version]:
-        """Read the item and its version with the strongest consistency the backend has."""
+    async def read_versioned(
+        self, table: TableSchema, key: Item, serial: bool
+    ) -> tuple[Item | None, Version]:
+        """Read the item and its version; ``serial``: linearizably (Paxos) where that differs."""
 
     async def write_if(
         self, table: TableSchema, key: Item, expected: Version, item: Item | None

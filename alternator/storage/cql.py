@@ -19,13 +19,16 @@ from __future__ import annotations
 import asyncio
 import decimal
 import logging
-import time
+import random
+import threading
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from alternator.cache import ExpiringCache
 from alternator.config import CassandraConfig
 from alternator.errors import (
     DynamoDBError,
@@ -76,6 +79,7 @@ class _Statements:
 
     get: Any = None
     get_versioned: Any = None
+    get_serial: Any = None
     put: Any = None
     delete: Any = None
     insert_if_absent: Any = None
@@ -94,10 +98,12 @@ class CassandraStorage:
         self._config = config
         self._cluster: Any = None
         self._session: Any = None
-        self._schemas: dict[str, tuple[float, TableSchema | None]] = {}
+        self._schemas: ExpiringCache[str, TableSchema | None] = ExpiringCache(
+            _SCHEMA_CACHE_SECONDS)
         self._statements: dict[str, _Statements] = {}
         self._meta: dict[str, Any] = {}
         self._cl: Any = None
+        self._handoff: _Handoff | None = None
 
     # --- lifetime -----------------------------------------------------------------------------
 
@@ -110,12 +116,15 @@ class CassandraStorage:
         from cassandra.auth import PlainTextAuthProvider
         from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
         from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+        from cassandra.query import tuple_factory
 
         cfg = self._config
         auth = None
         if cfg.username is not None:
             auth = PlainTextAuthProvider(cfg.username, cfg.password or "")
+        # Plain tuples: the default named-tuple factory builds a class for every result.
         profile = ExecutionProfile(
+            row_factory=tuple_factory,
             load_balancing_policy=TokenAwarePolicy(
                 DCAwareRoundRobinPolicy(local_dc=cfg.local_datacenter)
             ),
@@ -181,22 +190,14 @@ class CassandraStorage:
     async def _execute(self, statement: Any, params: Sequence[Any] | None = None,
                        **kwargs: Any) -> Any:
         """Run a statement without blocking the loop; return the driver's ResultSet."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
+        handoff = self._handoff
+        if handoff is None or handoff.loop is not asyncio.get_running_loop():
+            handoff = self._handoff = _Handoff(asyncio.get_running_loop())
+        future: asyncio.Future[Any] = handoff.loop.create_future()
         response = self._session.execute_async(statement, params, **kwargs)
-
-        def resolve(_: Any) -> None:
-            if future.done():
-                return
-            try:
-                future.set_result(response.result())
-            except BaseException as exc:  # handed to the awaiting coroutine
-                future.set_exception(exc)
-
-        def done(_: Any) -> None:
-            loop.call_soon_threadsafe(resolve, None)
-
-        response.add_callbacks(done, done)
+        response.add_callbacks(handoff.completed, handoff.completed,
+                               callback_args=(future, response),
+                               errback_args=(future, response))
         try:
             return await future
         except DynamoDBError:
@@ -226,7 +227,7 @@ class CassandraStorage:
             await self._execute(self._meta["remove_claim"], (schema.name,))
             raise
         await self._execute(self._meta["activate"], (schema.name,))
-        self._schemas.pop(schema.name, None)
+        self._schemas.invalidate(schema.name)
 
     def _create_cql_table(self, schema: TableSchema, keyspace: str, table: str) -> None:
         columns = [f"{quote(schema.partition_key.name)} {_CQL_TYPES[schema.partition_key.type]}"]
@@ -251,29 +252,26 @@ class CassandraStorage:
         result = await self._execute(self._meta["remove"], (name,))
         if not result.was_applied:
             raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
-        self._schemas.pop(name, None)
+        self._schemas.invalidate(name)
         self._statements.pop(schema.table_id, None)
         keyspace = schema.settings["cql_keyspace"]
         await self._run_blocking(self._session.execute, f"DROP KEYSPACE IF EXISTS {quote(keyspace)}")
         return schema
 
     async def get_table(self, name: str) -> TableSchema | None:
-        cached = self._schemas.get(name)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < _SCHEMA_CACHE_SECONDS:
-            return cached[1]
+        return await self._schemas.get(name, lambda: self._load_table(name))
+
+    async def _load_table(self, name: str) -> TableSchema | None:
         rows = (await self._execute(self._meta["get"], (name,))).current_rows
-        schema = None
-        if rows and rows[0].status == "ACTIVE":
-            schema = TableSchema.from_json(rows[0].definition)
-        self._schemas[name] = (now, schema)
-        return schema
+        if rows and rows[0][1] == "ACTIVE":  # (definition, status)
+            return TableSchema.from_json(rows[0][0])
+        return None
 
     async def list_tables(self) -> list[str]:
         names: list[str] = []
         result = await self._execute(self._meta["list"])
         while True:
-            names += [r.table_name for r in result.current_rows if r.status == "ACTIVE"]
+            names += [name for name, status in result.current_rows if status == "ACTIVE"]
             if not result.has_more_pages:
                 break
             result = await self._execute(self._meta["list"], paging_state=result.paging_state)
@@ -285,7 +283,7 @@ class CassandraStorage:
             raise ResourceNotFoundException(
                 f"Requested resource not found: Table: {schema.name} not found"
             )
-        self._schemas.pop(schema.name, None)
+        self._schemas.invalidate(schema.name)
 
     # --- statements ---------------------------------------------------------------------------
 
@@ -302,11 +300,14 @@ class CassandraStorage:
         cols = self._key_columns(table)
         marks = ", ".join("?" for _ in cols)
         prepare = self._session.prepare
+        versioned = prepare(f'SELECT ":attrs", ":version" FROM {name} WHERE {where}')
+        versioned.consistency_level = self._cl.LOCAL_QUORUM
         serial = prepare(f'SELECT ":attrs", ":version" FROM {name} WHERE {where}')
         serial.consistency_level = self._cl.LOCAL_SERIAL
         return _Statements(
             get=prepare(f'SELECT ":attrs" FROM {name} WHERE {where}'),
-            get_versioned=serial,
+            get_versioned=versioned,
+            get_serial=serial,
             put=prepare(
                 f'INSERT INTO {name} ({", ".join(cols)}, ":attrs", ":version") '
                 f"VALUES ({marks}, ?, ?)"
@@ -358,9 +359,12 @@ class CassandraStorage:
             return None
         return _with_attrs(key, table, rows[0][0])
 
-    async def read_versioned(self, table: TableSchema, key: Item) -> tuple[Item | None, Version]:
+    async def read_versioned(
+        self, table: TableSchema, key: Item, serial: bool
+    ) -> tuple[Item | None, Version]:
         stmts = await self._prepared(table)
-        rows = (await self._execute(stmts.get_versioned, self._key_values(table, key))).current_rows
+        statement = stmts.get_serial if serial else stmts.get_versioned
+        rows = (await self._execute(statement, self._key_values(table, key))).current_rows
         if not rows:
             return None, None
         attrs, version = rows[0]
@@ -368,7 +372,7 @@ class CassandraStorage:
 
     async def put_item(self, table: TableSchema, item: Item) -> None:
         stmts = await self._prepared(table)
-        params = [*self._key_values(table, item), attrs_to_cql(table, item), uuid.uuid4()]
+        params = [*self._key_values(table, item), attrs_to_cql(table, item), _new_version()]
         await self._execute(stmts.put, params)
 
     async def delete_item(self, table: TableSchema, key: Item) -> None:
@@ -384,7 +388,7 @@ class CassandraStorage:
         keys = self._key_values(table, key)
         # One partition: the batch is applied atomically and in isolation.
         batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-        batch.add(stmts.touch, [*keys, uuid.uuid4()])
+        batch.add(stmts.touch, [*keys, _new_version()])
         if set_attributes:
             batch.add(stmts.merge_set, [attrs_to_cql(table, set_attributes), *keys])
         if remove:
@@ -399,16 +403,16 @@ class CassandraStorage:
         expected_uuid = None if expected in (None, _NULL_VERSION) else uuid.UUID(expected)
         if expected is None:
             if item is None:
-                rows = (await self._execute(stmts.get_versioned, keys)).current_rows
+                rows = (await self._execute(stmts.get_serial, keys)).current_rows
                 return not rows
             result = await self._execute(
-                stmts.insert_if_absent, [*keys, attrs_to_cql(table, item), uuid.uuid4()]
+                stmts.insert_if_absent, [*keys, attrs_to_cql(table, item), _new_version()]
             )
         elif item is None:
             result = await self._execute(stmts.delete_if, [*keys, expected_uuid])
         else:
             result = await self._execute(
-                stmts.update_if, [attrs_to_cql(table, item), uuid.uuid4(), *keys, expected_uuid]
+                stmts.update_if, [attrs_to_cql(table, item), _new_version(), *keys, expected_uuid]
             )
         return bool(result.was_applied)
 
@@ -535,15 +539,15 @@ class CassandraStorage:
         rows = (await self._execute(statement, (name,))).current_rows
         if not rows:
             return None
-        r = rows[0]
-        return Role(r.role, r.salted_hash, bool(r.can_login), bool(r.is_superuser),
-                    frozenset(r.member_of or ()))
+        role, salted_hash, can_login, is_superuser, member_of = rows[0]
+        return Role(role, salted_hash, bool(can_login), bool(is_superuser),
+                    frozenset(member_of or ()))
 
     async def role_permissions(self, name: str) -> dict[str, frozenset[str]]:
         statement = await self._auth_statement(
             "role_permissions", "resource, permissions", "WHERE role = ?")
         rows = (await self._execute(statement, (name,))).current_rows
-        return {r.resource: frozenset(p.upper() for p in (r.permissions or ())) for r in rows}
+        return {resource: frozenset(p.upper() for p in (perms or ())) for resource, perms in rows}
 
     async def grant(self, role: str, permissions: frozenset[str], resource: str) -> None:
         parts = resource.split("/")
@@ -585,7 +589,8 @@ class CassandraStorage:
         bound = statement.bind(list(where.values()))
         bound.fetch_size = limit
         result = await self._execute(bound, paging_state=paging_state)
-        rows = [dict(zip(r._fields, r, strict=True)) for r in result.current_rows]
+        columns = result.column_names
+        rows = [dict(zip(columns, r, strict=True)) for r in result.current_rows]
         return SystemRows(rows, result.paging_state if result.has_more_pages else None,
                           partition_key)
 
@@ -604,7 +609,8 @@ class CassandraStorage:
         if not rows:
             raise ResourceNotFoundException(
                 f"Requested resource not found: Table: {keyspace}.{table} not found")
-        keys = sorted((r.position, r.column_name) for r in rows if r.kind == "partition_key")
+        # rows: (column_name, kind, position)
+        keys = sorted((position, name) for name, kind, position in rows if kind == "partition_key")
         return tuple(name for _, name in keys)
 
     async def _virtual_columns(self, keyspace: str, table: str) -> list[Any]:
@@ -641,6 +647,48 @@ class CassandraStorage:
         host = self._cluster.metadata.get_host(connection._connection.endpoint) \
             if connection._connection else None
         return host.datacenter if host is not None else None
+
+
+class _Handoff:
+    """Hands finished driver responses to the event loop, waking it once per batch.
+
+    The driver completes responses on its I/O thread; waking the loop for each one (a write to
+    its self-pipe every time) was a large share of the CPU under load. Completions queue up
+    here, and only the first of a batch schedules the loop to drain them all.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._pending: deque[tuple[asyncio.Future[Any], Any]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def completed(self, _result: Any, future: asyncio.Future[Any], response: Any) -> None:
+        """Driver I/O thread: a response finished (successfully or not)."""
+        with self._lock:
+            self._pending.append((future, response))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        with self._lock:
+            batch = list(self._pending)
+            self._pending.clear()
+            self._scheduled = False
+        for future, response in batch:
+            if future.done():
+                continue
+            try:
+                future.set_result(response.result())  # already complete: does not block
+            except BaseException as exc:  # handed to the awaiting coroutine
+                future.set_exception(exc)
+
+
+def _new_version() -> uuid.UUID:
+    """A fresh item version: random, without a system call per write as uuid4() makes."""
+    return uuid.UUID(int=random.getrandbits(128))
 
 
 def _with_attrs(key: Item, table: TableSchema, attrs: dict[str, bytes] | None) -> Item:

@@ -8,15 +8,15 @@ version, which makes them atomic even when several server processes share the fi
 from __future__ import annotations
 
 import asyncio
-import secrets
+import random
 import sqlite3
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import orjson
 
+from alternator.cache import ExpiringCache
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
 from alternator.schema import TableSchema
 from alternator.storage import (
@@ -67,7 +67,7 @@ _SCHEMA_CACHE_SECONDS = 1.0
 
 
 def _new_version() -> int:
-    return secrets.randbits(62) + 1
+    return random.getrandbits(62) + 1
 
 
 LOCAL_DATACENTER = "datacenter1"
@@ -81,7 +81,8 @@ class SQLiteStorage:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
-        self._schemas: dict[str, tuple[float, TableSchema | None]] = {}
+        self._schemas: ExpiringCache[str, TableSchema | None] = ExpiringCache(
+            _SCHEMA_CACHE_SECONDS)
 
     # --- lifetime -----------------------------------------------------------------------------
 
@@ -116,7 +117,7 @@ class SQLiteStorage:
 
     async def create_table(self, schema: TableSchema) -> None:
         await self._run(self._create_table, schema)
-        self._schemas.pop(schema.name, None)
+        self._schemas.invalidate(schema.name)
 
     def _create_table(self, schema: TableSchema) -> None:
         try:
@@ -126,7 +127,7 @@ class SQLiteStorage:
             raise ResourceInUseException(f"Table already exists: {schema.name}") from None
 
     async def delete_table(self, name: str) -> TableSchema:
-        self._schemas.pop(name, None)
+        self._schemas.invalidate(name)
         return await self._run(self._delete_table, name)
 
     def _delete_table(self, name: str) -> TableSchema:
@@ -148,13 +149,7 @@ class SQLiteStorage:
         return schema
 
     async def get_table(self, name: str) -> TableSchema | None:
-        cached = self._schemas.get(name)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < _SCHEMA_CACHE_SECONDS:
-            return cached[1]
-        schema = await self._run(self._get_table, name)
-        self._schemas[name] = (now, schema)
-        return schema
+        return await self._schemas.get(name, lambda: self._run(self._get_table, name))
 
     def _get_table(self, name: str) -> TableSchema | None:
         row = self.db.execute("SELECT schema FROM tables WHERE name = ?", (name,)).fetchone()
@@ -167,7 +162,7 @@ class SQLiteStorage:
         return [r[0] for r in self.db.execute("SELECT name FROM tables ORDER BY name")]
 
     async def update_table(self, schema: TableSchema) -> None:
-        self._schemas.pop(schema.name, None)
+        self._schemas.invalidate(schema.name)
         await self._run(self._update_table, schema)
 
     def _update_table(self, schema: TableSchema) -> None:
@@ -192,7 +187,9 @@ class SQLiteStorage:
     async def get_item(self, table: TableSchema, key: Item, consistent: bool) -> Item | None:
         return (await self._run(self._read, self._locate(table, key)))[0]
 
-    async def read_versioned(self, table: TableSchema, key: Item) -> tuple[Item | None, Version]:
+    async def read_versioned(
+        self, table: TableSchema, key: Item, serial: bool
+    ) -> tuple[Item | None, Version]:
         return await self._run(self._read, self._locate(table, key))
 
     def _read(self, where: tuple[str, int, bytes, bytes]) -> tuple[Item | None, Version]:
