@@ -8,7 +8,6 @@ with ``ALTERNATOR_`` in front and dashes as underscores (``--cassandra-host`` ->
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import multiprocessing
 import os
@@ -236,7 +235,7 @@ def _default_role(config: Config) -> Role | None:
 
 def serve(config: Config) -> None:
     """Serve in this process until SIGINT or SIGTERM."""
-    from alternator.runner import RunningServer, serve_until_signal
+    from alternator.runner import RunningServer, run, serve_until_signal
 
     role = _default_role(config)
 
@@ -244,7 +243,7 @@ def serve(config: Config) -> None:
         _banner(config, server.port, server.https_port,
                 server.tls.ca_bundle if server.tls else None, role)
 
-    asyncio.run(serve_until_signal(config, started))
+    run(serve_until_signal(config, started))
 
 
 def serve_workers(config: Config) -> None:

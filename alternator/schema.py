@@ -55,6 +55,13 @@ class TableSchema:
     def tag_map(self) -> dict[str, str]:
         return dict(self.tags)
 
+    def tag(self, key: str) -> str | None:
+        """One tag's value, without building a dict (this runs on every write)."""
+        for name, value in self.tags:
+            if name == key:
+                return value
+        return None
+
     def with_tags(self, tags: dict[str, str]) -> TableSchema:
         return replace(self, tags=tuple(sorted(tags.items())))
 

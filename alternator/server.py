@@ -156,7 +156,7 @@ async def _authenticate(state: ServerState, request: web.Request, body: bytes) -
     try:
         return await authenticate(
             state.roles, request.method, request.rel_url.raw_path,
-            request.rel_url.raw_query_string, request.headers.items(), body,
+            request.rel_url.raw_query_string, request.headers, body,
             datetime.now(UTC),
         )
     except DynamoDBError as error:

@@ -2,9 +2,9 @@
 
 A batch is validated whole before any storage access: a bad item, a missing table or a
 duplicate key rejects the batch and nothing is read or written. The items are then read or
-written concurrently (at most :data:`CONCURRENCY` at a time). Every write goes through
-``rmw.write`` as a blind Put or Delete, so the table's write isolation policy applies to it
-exactly as to PutItem/DeleteItem.
+written concurrently (at most :data:`CONCURRENCY` at a time). A table's writes go to storage
+together (``Storage.write_batch``) as plain writes, or, under ``always_use_lwt``, each through
+``rmw.write`` as a blind Put or Delete, exactly as a PutItem/DeleteItem would.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from alternator import fields
@@ -262,7 +263,19 @@ async def batch_write_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str
         units[name] = sum(capacity.write_units(item_size(w.item) if w.item else 0)
                           for w in table_writes)
 
-    await _bounded([_writer(ctx, w) for w in writes])
+    by_table: dict[str, list[_Write]] = {}
+    for w in writes:
+        by_table.setdefault(w.table.name, []).append(w)
+    calls: list[Callable[[], Awaitable[Any]]] = []
+    for table_writes in by_table.values():
+        table = table_writes[0].table
+        if rmw.plain_blind_writes(ctx.storage, ctx.config, table):
+            calls.append(partial(ctx.storage.write_batch, table,
+                                 [w.item for w in table_writes if w.item is not None],
+                                 [w.key for w in table_writes if w.item is None]))
+        else:  # always_use_lwt: every write through its own LWT
+            calls += [_writer(ctx, w) for w in table_writes]
+    await _bounded(calls)
     out: dict[str, Any] = {"UnprocessedItems": {}}
     _add_capacity(out, units, mode, "write")
     return out

@@ -84,12 +84,18 @@ class WriteResult:
 
 
 def isolation_policy(table: TableSchema, config: Config) -> WriteIsolation:
-    tagged = table.tag_map.get(WRITE_ISOLATION_TAG)
+    tagged = table.tag(WRITE_ISOLATION_TAG)
     if tagged is not None:
         policy = parse_write_isolation(tagged)
         if policy is not None:
             return policy
     return config.write_isolation or WriteIsolation.ONLY_RMW_USES_LWT
+
+
+def plain_blind_writes(storage: Storage, config: Config, table: TableSchema) -> bool:
+    """Whether writes that need no read go to storage as plain writes (all but always_use_lwt)."""
+    return storage.always_isolated or \
+        isolation_policy(table, config) is not WriteIsolation.ALWAYS_USE_LWT
 
 
 def check_rmw_allowed(table: TableSchema, config: Config) -> None:
@@ -123,7 +129,7 @@ async def write(
                 await storage.put_item(table, new)
             return WriteResult(old, new)
         return await _versioned_loop(storage, table, key, apply)
-    if policy is WriteIsolation.ALWAYS_USE_LWT and not storage.always_isolated:
+    if not plain_blind_writes(storage, config, table):
         return await _versioned_loop(storage, table, key, apply)
     match blind:
         case Put(item):

@@ -95,6 +95,12 @@ class Storage(Protocol):
 
     async def delete_item(self, table: TableSchema, key: Item) -> None: ...
 
+    async def write_batch(self, table: TableSchema, items: list[Item], keys: list[Item]) -> None:
+        """Unconditionally put ``items`` and delete the items of ``keys`` (BatchWriteItem).
+
+        Not atomic as a whole, as BatchWriteItem is not; each single write is.
+        """
+
     async def merge_item(
         self, table: TableSchema, key: Item, set_attributes: Item, remove: tuple[str, ...]
     ) -> None:

@@ -379,6 +379,19 @@ class CassandraStorage:
         stmts = await self._prepared(table)
         await self._execute(stmts.delete, self._key_values(table, key))
 
+    async def write_batch(self, table: TableSchema, items: list[Item], keys: list[Item]) -> None:
+        # Each write on its own, concurrently, routed to its partition's replicas: see
+        # docs/storage.md for why not a CQL BATCH.
+        stmts = await self._prepared(table)
+        calls = [self._execute(stmts.put, [*self._key_values(table, item),
+                                           attrs_to_cql(table, item), _new_version()])
+                 for item in items]
+        calls += [self._execute(stmts.delete, self._key_values(table, key)) for key in keys]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
     async def merge_item(
         self, table: TableSchema, key: Item, set_attributes: Item, remove: tuple[str, ...]
     ) -> None:

@@ -219,6 +219,24 @@ class SQLiteStorage:
             "DELETE FROM items WHERE tid = ? AND token = ? AND pk = ? AND sk = ?", where
         )
 
+    async def write_batch(self, table: TableSchema, items: list[Item], keys: list[Item]) -> None:
+        puts = [(*self._locate(table, item), _new_version(), orjson.dumps(item)) for item in items]
+        deletes = [self._locate(table, key) for key in keys]
+        await self._run(self._write_batch, puts, deletes)
+
+    def _write_batch(self, puts: list[tuple[Any, ...]], deletes: list[tuple[Any, ...]]) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR REPLACE INTO items (tid, token, pk, sk, version, item) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", puts)
+            db.executemany("DELETE FROM items WHERE tid = ? AND token = ? AND pk = ? AND sk = ?",
+                           deletes)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     async def merge_item(
         self, table: TableSchema, key: Item, set_attributes: Item, remove: tuple[str, ...]
     ) -> None:
