@@ -28,7 +28,7 @@ def not_null(field: str) -> ValidationException:
     )
 
 
-def _wrong_type(field: str, expected: str) -> SerializationException:
+def wrong_type(field: str, expected: str) -> SerializationException:
     return SerializationException(f"Unexpected value type in payload for {field}: expected {expected}")
 
 
@@ -37,7 +37,7 @@ def optional_str(req: Request, field: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _wrong_type(field, "a string")
+        raise wrong_type(field, "a string")
     return value
 
 
@@ -53,7 +53,7 @@ def optional_bool(req: Request, field: str) -> bool | None:
     if value is None:
         return None
     if not isinstance(value, bool):
-        raise _wrong_type(field, "a boolean")
+        raise wrong_type(field, "a boolean")
     return value
 
 
@@ -62,7 +62,7 @@ def optional_int(req: Request, field: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _wrong_type(field, "an integer")
+        raise wrong_type(field, "an integer")
     return value
 
 
@@ -71,7 +71,7 @@ def optional_map(req: Request, field: str) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _wrong_type(field, "a map")
+        raise wrong_type(field, "a map")
     return value
 
 
@@ -87,7 +87,7 @@ def optional_list(req: Request, field: str) -> list[Any] | None:
     if value is None:
         return None
     if not isinstance(value, list):
-        raise _wrong_type(field, "a list")
+        raise wrong_type(field, "a list")
     return value
 
 

@@ -171,7 +171,7 @@ def _parse_attribute_definitions(raw: list[Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, entry in enumerate(raw, 1):
         if not isinstance(entry, dict):
-            raise fields._wrong_type("AttributeDefinitions", "a structure")
+            raise fields.wrong_type("AttributeDefinitions", "a structure")
         name = fields.require_str(entry, "AttributeName")
         kind = fields.require_str(entry, "AttributeType")
         if kind not in KEY_TYPES:
@@ -200,7 +200,7 @@ def _parse_key_schema(
     elements: list[tuple[str, str]] = []
     for i, entry in enumerate(raw, 1):
         if not isinstance(entry, dict):
-            raise fields._wrong_type("KeySchema", "a structure")
+            raise fields.wrong_type("KeySchema", "a structure")
         name = fields.require_str(entry, "AttributeName")
         key_type = fields.require_str(entry, "KeyType")
         if key_type not in ("HASH", "RANGE"):
@@ -317,7 +317,7 @@ def check_key_value(attr: KeyAttribute, value: AttributeValue, is_partition: boo
     inner = value[kind]
     if kind == "S":
         if not isinstance(inner, str):
-            raise fields._wrong_type(attr.name, "a string")
+            raise fields.wrong_type(attr.name, "a string")
         size = len(inner.encode())
     elif kind == "B":
         size = len(decode_binary(inner))
@@ -356,7 +356,7 @@ def item_key(schema: TableSchema, item: Item) -> Item:
 def parse_key(schema: TableSchema, key: Any) -> Item:
     """Validate the Key of GetItem/DeleteItem/UpdateItem: exactly the key attributes."""
     if not isinstance(key, dict):
-        raise fields._wrong_type("Key", "a map")
+        raise fields.wrong_type("Key", "a map")
     if len(key) != len(schema.key_names) or any(n not in key for n in schema.key_names):
         raise ValidationException("The provided key element does not match the schema")
     out: Item = {}

@@ -91,7 +91,7 @@ def _table_entries(items: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out = []
     for name, entry in items.items():
         if not isinstance(entry, dict):
-            raise fields._wrong_type(f"RequestItems.{name}", "a map")
+            raise fields.wrong_type(f"RequestItems.{name}", "a map")
         out.append((name, entry))
     return out
 
@@ -201,7 +201,7 @@ class _Write:
 def _write_request(name: str, index: int, request: Any) -> tuple[str, Item]:
     """("put", item) or ("delete", key map) of one request, its values validated."""
     if not isinstance(request, dict):
-        raise fields._wrong_type(f"RequestItems.{name}.member", "a map")
+        raise fields.wrong_type(f"RequestItems.{name}.member", "a map")
     put = fields.optional_map(request, "PutRequest")
     delete = fields.optional_map(request, "DeleteRequest")
     if (put is None) == (delete is None):
@@ -237,7 +237,7 @@ async def batch_write_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str
     parsed: list[tuple[str, list[tuple[str, Item]]]] = []
     for name, requests in entries.items():
         if not isinstance(requests, list):
-            raise fields._wrong_type(f"RequestItems.{name}", "a list")
+            raise fields.wrong_type(f"RequestItems.{name}", "a list")
         if not 1 <= len(requests) <= MAX_WRITE_REQUESTS:
             raise ValidationException(
                 f"1 validation error detected: Value '{{{name}=[...]}}' at 'requestItems' "

@@ -167,7 +167,7 @@ def _projection(req: fields.Request, binder: expr.Binder) -> expr.Projection | N
     if names is None:
         return None
     if not all(isinstance(n, str) for n in names):
-        raise fields._wrong_type("AttributesToGet", "a list of strings")
+        raise fields.wrong_type("AttributesToGet", "a list of strings")
     return expr.attributes_to_get(names)
 
 
