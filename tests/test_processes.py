@@ -36,13 +36,18 @@ def start_process(args: list[str], log: Path,
              "--alternator-https-port", "none", *args],
             stdout=subprocess.DEVNULL, stderr=out,
         )
+    wait_listening(proc, port, log)
+    return proc, Endpoint("process", f"http://127.0.0.1:{port}", *credentials)
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(log.read_text())
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, Endpoint("process", f"http://127.0.0.1:{port}", *credentials)
+            return
         except OSError:
             time.sleep(0.2)
     proc.kill()

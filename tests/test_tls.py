@@ -83,3 +83,75 @@ def test_ca_is_reused_across_restarts(tmp_path: Path) -> None:
     assert third.ca_bundle is not None and third.ca_bundle.read_bytes() == ca
     context = ssl.create_default_context(cafile=str(third.ca_bundle))
     assert context.cert_store_stats()["x509_ca"] == 1
+
+
+def _client_certificate(directory: Path) -> tuple[Path, Path, Path]:
+    """A client CA and a client certificate signed by it (PEM files)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test client CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(minutes=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(ca_key, hashes.SHA256()))
+    paths = directory / "client-ca.crt", directory / "client.crt", directory / "client.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+def test_mutual_tls(tmp_path: Path) -> None:
+    from test_processes import free_port, wait_listening
+
+    client_ca, client_cert, client_key = _client_certificate(tmp_path)
+    db = str(tmp_path / "mtls.db")
+    secret = sqlite_superuser(db)
+    port = free_port()
+    # A process of its own: a refused handshake must not leave sockets in the test process.
+    with (tmp_path / "server.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "alternator", "serve", "--alternator-https-port", str(port),
+             "--sqlite-path", db, "--state-dir", str(tmp_path / "state"),
+             "--alternator-client-ca", str(client_ca)], stdout=log, stderr=log)
+    url = f"https://127.0.0.1:{port}"
+    try:
+        wait_listening(proc, port, tmp_path / "server.log")
+        server_ca = str(tmp_path / "state" / "serving-ca.crt")
+
+        def client(cert: tuple[str, str] | None) -> object:
+            from botocore.config import Config as BotoConfig
+
+            return boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+                                aws_access_key_id="alternator", aws_secret_access_key=secret,
+                                verify=server_ca,
+                                config=BotoConfig(client_cert=cert,
+                                                  retries={"max_attempts": 1}))
+
+        with_cert = client((str(client_cert), str(client_key)))
+        assert "TableNames" in with_cert.list_tables()  # type: ignore[attr-defined]
+        without = client(None)
+        with pytest.raises(Exception, match=r"(?i)ssl|certificate|connection|closed|reset"):
+            without.list_tables()  # type: ignore[attr-defined]
+    finally:
+        proc.terminate()
+        proc.wait(30)
