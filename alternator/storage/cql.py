@@ -17,6 +17,8 @@ page of a result is ever touched.
 from __future__ import annotations
 
 import asyncio
+import base64
+import datetime
 import decimal
 import logging
 import random
@@ -25,6 +27,7 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -139,6 +142,8 @@ class CassandraStorage:
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             schema_metadata_enabled=False,
             connect_timeout=10,
+            # v4 framing: v5 wraps every message in checksummed segments computed in Python.
+            protocol_version=4,
         )
         self._session = self._cluster.connect()
         self._cl = ConsistencyLevel
@@ -607,6 +612,39 @@ class CassandraStorage:
         return SystemRows(rows, result.paging_state if result.has_more_pages else None,
                           partition_key)
 
+    async def write_system_table(
+        self, keyspace: str, table: str, key: Item, row: Item | None
+    ) -> None:
+        statement = await self._run_blocking(
+            self._session.prepare,
+            "SELECT column_name, kind, type FROM system_schema.columns "
+            "WHERE keyspace_name = ? AND table_name = ?",
+        )
+        columns = {name: (kind, cql_type) for name, kind, cql_type in
+                   (await self._execute(statement, (keyspace, table))).current_rows}
+        if not columns:
+            raise ResourceNotFoundException(
+                f"Requested resource not found: Table: {keyspace}.{table} not found")
+        primary = [c for c, (kind, _) in columns.items() if kind in ("partition_key", "clustering")]
+        given = row if row is not None else key
+        unknown = sorted(set(given) - set(columns))
+        missing = [c for c in primary if c not in given]
+        if unknown or missing or (row is None and set(key) != set(primary)):
+            raise ValidationException(
+                f"The item does not match the columns of {keyspace}.{table}: primary key "
+                f"{', '.join(primary)}" + (f"; unknown {', '.join(unknown)}" if unknown else ""))
+        values = {c: _to_cql(columns[c][1], v) for c, v in given.items()}
+        target = f"{quote(keyspace)}.{quote(table)}"
+        if row is not None:
+            names = list(values)
+            cql = (f"INSERT INTO {target} ({', '.join(map(quote, names))}) "
+                   f"VALUES ({', '.join('?' for _ in names)})")
+        else:
+            names = primary
+            cql = f"DELETE FROM {target} WHERE {' AND '.join(f'{quote(c)} = ?' for c in names)}"
+        prepared = await self._run_blocking(self._session.prepare, cql)
+        await self._execute(prepared, [values[c] for c in names])
+
     async def _partition_key_of(self, keyspace: str, table: str) -> tuple[str, ...]:
         statement = self._meta.get("columns")
         if statement is None:
@@ -697,6 +735,49 @@ class _Handoff:
                 future.set_result(response.result())  # already complete: does not block
             except BaseException as exc:  # handed to the awaiting coroutine
                 future.set_exception(exc)
+
+
+def _to_cql(cql_type: str, value: AttributeValue) -> Any:
+    """An attribute value as the Python value the driver writes to a column of ``cql_type``."""
+    cql_type = cql_type.strip()
+    if cql_type.startswith("frozen<"):
+        cql_type = cql_type[len("frozen<"):-1]
+    (kind, inner), = value.items()
+    if kind == "NULL":
+        return None
+    for prefix in ("set<", "list<"):
+        if cql_type.startswith(prefix):
+            element = cql_type[len(prefix):-1]
+            members = inner if kind in ("L",) else [{kind[0]: m} for m in inner]
+            converted = [_to_cql(element, m) for m in members]
+            return set(converted) if prefix == "set<" else converted
+    if cql_type.startswith("map<") and kind == "M":
+        key_type, _, value_type = cql_type[len("map<"):-1].partition(",")
+        return {_to_cql(key_type, {"S": k}): _to_cql(value_type, v) for k, v in inner.items()}
+    try:
+        match cql_type:
+            case "int" | "bigint" | "smallint" | "tinyint" | "varint" | "counter":
+                return int(Decimal(inner))
+            case "float" | "double":
+                return float(inner)
+            case "decimal":
+                return Decimal(inner)
+            case "boolean":
+                return bool(inner) if kind == "BOOL" else inner == "true"
+            case "blob":
+                return base64.b64decode(inner) if kind == "B" else str(inner).encode()
+            case "uuid" | "timeuuid":
+                return uuid.UUID(str(inner))
+            case "timestamp":
+                return datetime.datetime.fromisoformat(str(inner))
+            case "date":
+                return datetime.date.fromisoformat(str(inner))
+    except (ValueError, ArithmeticError):
+        raise ValidationException(f"Value {inner!r} does not fit a column of type {cql_type}") \
+            from None
+    if kind in ("S", "N"):
+        return str(inner)  # text, ascii, varchar, inet, time...
+    raise ValidationException(f"A {kind} value does not fit a column of type {cql_type}")
 
 
 def _new_version() -> uuid.UUID:
