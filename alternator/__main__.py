@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
               "false")
     serve.add("--alternator-credentials-validity",
               "seconds a role's secret and permissions are cached", "2", type=float)
+    serve.add("--alternator-allow-system-table-write",
+              "let superusers write system tables through .scylla.alternator.KS.TABLE "
+              "(true/false)", "false")
     serve.add("--workers", "server processes sharing the ports (SO_REUSEPORT)", "1", type=int)
     serve.add("--region", "AWS region named in table ARNs", "us-east-1")
     serve.add("--log-level", "logging level", "INFO")
@@ -191,6 +194,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         warn_authorization=_flag(args.alternator_warn_authorization),
         credentials_validity=float(args.alternator_credentials_validity),
         workers=max(1, int(args.workers)),
+        allow_system_table_write=_flag(args.alternator_allow_system_table_write),
     )
 
 

@@ -177,7 +177,8 @@ def _server_for(backend: str, state_dir: str) -> Endpoint:
             pytest.skip("no Cassandra node (run `make test`, or set ALTERNATOR_TEST_CASSANDRA)")
         config = Config(port=0, backend="cassandra", cassandra=cassandra_config(),
                         write_isolation=WriteIsolation.ONLY_RMW_USES_LWT,
-                        credentials_validity=CREDENTIALS_VALIDITY)
+                        credentials_validity=CREDENTIALS_VALIDITY,
+                        allow_system_table_write=True)
         access_key, secret = "cassandra", cassandra_salted_hash()
     else:
         config = Config(port=0, backend="sqlite", sqlite_path=os.path.join(state_dir, "test.db"),

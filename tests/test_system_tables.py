@@ -108,3 +108,36 @@ def test_system_table_paging(endpoint: Endpoint, dynamodb: Any) -> None:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     key = lambda i: (i["keyspace_name"]["S"], i["table_name"]["S"])  # noqa: E731
     assert sorted(map(key, seen)) == sorted(map(key, everything))
+
+
+def test_system_table_writes(endpoint: Endpoint, dynamodb: Any, roles: Roles) -> None:
+    """The Cassandra test server runs with --alternator-allow-system-table-write, the embedded
+    one without it."""
+    table = ".scylla.alternator.system_traces.sessions"
+    session = "6e1d6a6e-0000-4000-8000-000000000001"
+    item = {"session_id": {"S": session}, "command": {"S": "QUERY"},
+            "duration": {"N": "42"}, "parameters": {"M": {"k": {"S": "v"}}}}
+    if endpoint.backend != "cassandra":
+        with pytest.raises(ClientError) as exc:
+            dynamodb.put_item(TableName=table, Item=item)
+        assert code_of(exc) == "ValidationException"
+        assert "--alternator-allow-system-table-write" in exc.value.response["Error"]["Message"]
+        return
+    name, secret = roles.create()
+    other = Endpoint(endpoint.backend, endpoint.url, name, secret).client()
+    with pytest.raises(ClientError) as exc:
+        other.put_item(TableName=table, Item=item)
+    assert code_of(exc) == "AccessDeniedException"
+    dynamodb.put_item(TableName=table, Item=item)
+    found = dynamodb.query(TableName=table, KeyConditionExpression="session_id = :s",
+                           ExpressionAttributeValues={":s": {"S": session}})["Items"]
+    assert len(found) == 1
+    assert found[0]["command"] == {"S": "QUERY"}
+    assert found[0]["duration"] == {"N": "42"}
+    assert found[0]["parameters"] == {"M": {"k": {"S": "v"}}}
+    with pytest.raises(ClientError) as exc:
+        dynamodb.put_item(TableName=table, Item={**item, "no_such_column": {"S": "x"}})
+    assert code_of(exc) == "ValidationException"
+    dynamodb.delete_item(TableName=table, Key={"session_id": {"S": session}})
+    assert dynamodb.query(TableName=table, KeyConditionExpression="session_id = :s",
+                          ExpressionAttributeValues={":s": {"S": session}})["Count"] == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from alternator.errors import ValidationException
+from alternator.errors import SerializationException, ValidationException
 from alternator.expressions.ast import (
     AddAction,
     And,
@@ -79,7 +79,7 @@ def expected_condition(
     """The condition of an ``Expected`` parameter (None when there is nothing to check)."""
     if not expected:
         return None
-    conditions = [_expected_one(name, spec) for name, spec in expected.items()]
+    conditions = [_expected_one(name, _spec(spec, "Expected")) for name, spec in expected.items()]
     return _combine(conditions, conditional_operator)
 
 
@@ -100,7 +100,7 @@ def filter_condition(
                 f"1 validation error detected: Value null at '{where}.{name}.member."
                 "comparisonOperator' failed to satisfy constraint: Member must not be null"
             )
-        values = list(spec.get("AttributeValueList") or [])
+        values = _list_of(spec.get("AttributeValueList"), "AttributeValueList")
         out.append(_comparison(name, operator, values, f"{where}.{name}.member"))
     return _combine(out, conditional_operator)
 
@@ -111,6 +111,23 @@ def _combine(conditions: list[Condition], conditional_operator: str | None) -> C
     if len(conditions) == 1:
         return conditions[0]
     return Or(tuple(conditions)) if conditional_operator == "OR" else And(tuple(conditions))
+
+
+def _spec(value: Any, parameter: str) -> Mapping[str, Any]:
+    """One attribute's entry of a legacy parameter: it must be a JSON object."""
+    if not isinstance(value, Mapping):
+        raise SerializationException(
+            f"Unexpected value type in payload for {parameter}: expected a structure")
+    return value
+
+
+def _list_of(value: Any, parameter: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SerializationException(
+            f"Unexpected value type in payload for {parameter}: expected a list")
+    return value
 
 
 def _expected_one(name: str, spec: Mapping[str, Any]) -> Condition:
@@ -126,7 +143,7 @@ def _expected_one(name: str, spec: Mapping[str, Any]) -> Condition:
                 f"Attribute: {name}"
             )
         if "AttributeValueList" in spec:
-            values = list(spec["AttributeValueList"] or [])
+            values = _list_of(spec["AttributeValueList"], "AttributeValueList")
         elif "Value" in spec:
             values = [spec["Value"]]
         else:
@@ -228,10 +245,16 @@ def key_conditions(
     if not conditions or len(conditions) > 2:
         raise ValidationException(_INVALID + "Conditions can be of length 1 or 2 only")
     parsed: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {}
-    for name, spec in conditions.items():
+    for name, raw in conditions.items():
+        spec = _spec(raw, "KeyConditions")
         operator = spec.get("ComparisonOperator")
         where = f"keyConditions.{name}.member"
-        values = _checked_values(operator, list(spec.get("AttributeValueList") or []), where)
+        if not isinstance(operator, str):
+            raise ValidationException(
+                f"1 validation error detected: Value null at '{where}.comparisonOperator' "
+                "failed to satisfy constraint: Member must not be null")
+        values = _checked_values(operator, _list_of(spec.get("AttributeValueList"),
+                                                    "AttributeValueList"), where)
         if operator not in _KEY_OPERATORS:
             raise ValidationException("Attempted conditional constraint is not an indexable "
                                       "operation")

@@ -8,7 +8,7 @@ from alternator import expressions as expr
 from alternator import fields
 from alternator.auth import permissions
 from alternator.errors import ConditionalCheckFailedException, ValidationException
-from alternator.operations import capacity, rmw
+from alternator.operations import capacity, rmw, system_tables
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.requests import (
     ItemExpressions,
@@ -16,6 +16,7 @@ from alternator.operations.requests import (
     update_expressions,
     write_expressions,
 )
+from alternator.operations.system_tables import system_table_name
 from alternator.schema import TableSchema, item_key, parse_key
 from alternator.values import Item, item_size, validate_item
 
@@ -62,6 +63,9 @@ def checked(expressions: ItemExpressions, on_failure_old: bool, step: rmw.Apply)
 
 
 async def put_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    system = system_table_name(fields.require_str(req, "TableName"))
+    if system is not None:
+        return await system_tables.write(ctx, req, *system, delete=False)
     table = await table_for(ctx, req, permissions.MODIFY)
     item = validate_item(fields.require_map(req, "Item"))
     key = item_key(table, item)
@@ -86,6 +90,9 @@ async def get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
 
 
 async def delete_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    system = system_table_name(fields.require_str(req, "TableName"))
+    if system is not None:
+        return await system_tables.write(ctx, req, *system, delete=True)
     table = await table_for(ctx, req, permissions.MODIFY)
     key = parse_key(table, fields.require_map(req, "Key"))
     return await _replace(ctx, req, table, key, None)

@@ -23,11 +23,15 @@ from typing import Any
 from alternator import expressions as expr
 from alternator import fields
 from alternator.auth import permissions
-from alternator.errors import ResourceNotFoundException, ValidationException
+from alternator.errors import (
+    AccessDeniedException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from alternator.expressions.ast import And, Compare, Value
 from alternator.operations.context import RequestContext
 from alternator.storage import table_resource
-from alternator.values import AttributeValue, Item, format_number
+from alternator.values import AttributeValue, Item, format_number, validate_item
 
 PREFIX = ".scylla.alternator."
 SYSTEM_KEYSPACES = frozenset({
@@ -82,19 +86,6 @@ def to_attribute(value: Any) -> AttributeValue | None:
     if isinstance(value, str | uuid.UUID | ipaddress.IPv4Address | ipaddress.IPv6Address):
         return {"S": str(value)}
     return {"S": str(value)}
-
-
-def from_attribute(value: AttributeValue) -> Any:
-    """A key condition's value as the CQL driver wants it."""
-    (kind, inner), = value.items()
-    if kind == "S":
-        return inner
-    if kind == "N":
-        number = Decimal(inner)
-        return int(number) if number == number.to_integral_value() else number
-    if kind == "B":
-        return base64.b64decode(inner)
-    raise ValidationException(f"Unsupported key value type {kind} for a system table")
 
 
 def row_to_item(row: dict[str, Any], show_secrets: bool) -> Item:
@@ -161,10 +152,9 @@ async def read(ctx: RequestContext, req: dict[str, Any], keyspace: str, table: s
             "constraint: Member must have value greater than or equal to 1")
     binder = expr.Binder(fields.optional_map(req, "ExpressionAttributeNames"),
                          fields.optional_map(req, "ExpressionAttributeValues"))
-    where: dict[str, Any] = {}
+    where: Item = {}
     if is_query:
-        text = fields.require_str(req, "KeyConditionExpression")
-        where = {k: from_attribute(v) for k, v in _equalities(binder.filter(text)).items()}
+        where = _equalities(binder.filter(fields.require_str(req, "KeyConditionExpression")))
     filter_text = fields.optional_str(req, "FilterExpression")
     filter_ = binder.filter(filter_text) if filter_text is not None else None
     projection_text = fields.optional_str(req, "ProjectionExpression")
@@ -212,3 +202,33 @@ async def _backend_clients(ctx: RequestContext) -> list[Item]:
                 item[column] = value
         items.append(item)
     return items
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+async def write(ctx: RequestContext, req: dict[str, Any], keyspace: str, table: str,
+                delete: bool) -> dict[str, Any]:
+    """PutItem / DeleteItem on a system table: only with --alternator-allow-system-table-write,
+    and only for a superuser."""
+    if not ctx.config.allow_system_table_write:
+        raise ValidationException(
+            "Writes to system tables are disabled: start the server with "
+            "--alternator-allow-system-table-write to allow them")
+    if keyspace not in SYSTEM_KEYSPACES:
+        raise ResourceNotFoundException(
+            f"Requested resource not found: Table: {PREFIX}{keyspace}.{table} not found")
+    if ctx.principal is not None and not ctx.principal.is_superuser:
+        raise AccessDeniedException(
+            f"Writing to system table {keyspace}.{table} is allowed only to a superuser; "
+            f"role {ctx.principal.name} is not one")
+    for unsupported in ("ConditionExpression", "Expected", "ReturnValues"):
+        if req.get(unsupported) not in (None, "NONE"):
+            raise ValidationException(f"{unsupported} is not supported on system tables")
+    if delete:
+        key = validate_item(fields.require_map(req, "Key"), "Key")
+        await ctx.storage.write_system_table(keyspace, table, key, None)
+    else:
+        item = validate_item(fields.require_map(req, "Item"))
+        await ctx.storage.write_system_table(keyspace, table, item, item)
+    return {}

@@ -151,12 +151,20 @@ class Storage(Protocol):
 
     # --- system tables ---------------------------------------------------------------------------
     async def read_system_table(
-        self, keyspace: str, table: str, where: dict[str, Any], limit: int,
-        paging_state: bytes | None,
+        self, keyspace: str, table: str, where: Item, limit: int, paging_state: bytes | None,
     ) -> SystemRows:
-        """Rows of a backend system table (``where``: partition-key column -> value).
+        """Rows of a backend system table (``where``: partition-key column -> value, converted
+        to the column's CQL type).
 
         Raises ResourceNotFoundException for a table the backend does not have.
+        """
+
+    async def write_system_table(
+        self, keyspace: str, table: str, key: Item, row: Item | None
+    ) -> None:
+        """Insert ``row`` into a system table, or delete the row at ``key`` (row None).
+
+        Attribute values are converted to the columns' CQL types.
         """
 
     # --- cluster --------------------------------------------------------------------------------

@@ -584,10 +584,12 @@ class CassandraStorage:
     # --- system tables ---------------------------------------------------------------------------
 
     async def read_system_table(
-        self, keyspace: str, table: str, where: dict[str, Any], limit: int,
-        paging_state: bytes | None,
+        self, keyspace: str, table: str, where: Item, limit: int, paging_state: bytes | None,
     ) -> SystemRows:
-        partition_key = await self._partition_key_of(keyspace, table)
+        columns_of = await self._columns_of(keyspace, table)
+        types = {name: cql_type for name, _, _, cql_type in columns_of}
+        partition_key = tuple(name for _, name in sorted(
+            (position, name) for name, kind, position, _ in columns_of if kind == "partition_key"))
         unknown = [c for c in where if c not in partition_key]
         if unknown or (where and len(where) != len(partition_key)):
             raise ValidationException(
@@ -604,8 +606,9 @@ class CassandraStorage:
                 + (f" WHERE {clause}" if clause else ""),
             )
             self._meta[str(shape)] = statement
-        bound = statement.bind(list(where.values()))
+        bound = statement.bind([_to_cql(types[c], v) for c, v in where.items()])
         bound.fetch_size = limit
+        bound.consistency_level = self._cl.ONE  # system keyspaces: see write_system_table
         result = await self._execute(bound, paging_state=paging_state)
         columns = result.column_names
         rows = [dict(zip(columns, r, strict=True)) for r in result.current_rows]
@@ -615,16 +618,8 @@ class CassandraStorage:
     async def write_system_table(
         self, keyspace: str, table: str, key: Item, row: Item | None
     ) -> None:
-        statement = await self._run_blocking(
-            self._session.prepare,
-            "SELECT column_name, kind, type FROM system_schema.columns "
-            "WHERE keyspace_name = ? AND table_name = ?",
-        )
-        columns = {name: (kind, cql_type) for name, kind, cql_type in
-                   (await self._execute(statement, (keyspace, table))).current_rows}
-        if not columns:
-            raise ResourceNotFoundException(
-                f"Requested resource not found: Table: {keyspace}.{table} not found")
+        columns = {name: (kind, cql_type)
+                   for name, kind, _, cql_type in await self._columns_of(keyspace, table)}
         primary = [c for c, (kind, _) in columns.items() if kind in ("partition_key", "clustering")]
         given = row if row is not None else key
         unknown = sorted(set(given) - set(columns))
@@ -643,14 +638,19 @@ class CassandraStorage:
             names = primary
             cql = f"DELETE FROM {target} WHERE {' AND '.join(f'{quote(c)} = ?' for c in names)}"
         prepared = await self._run_blocking(self._session.prepare, cql)
-        await self._execute(prepared, [values[c] for c in names])
+        bound = prepared.bind([values[c] for c in names])
+        # System keyspaces have their own replication (system_traces: 2, system_distributed:
+        # 3), often more than a small cluster's nodes: one replica's acknowledgement suffices.
+        bound.consistency_level = self._cl.ONE
+        await self._execute(bound)
 
-    async def _partition_key_of(self, keyspace: str, table: str) -> tuple[str, ...]:
+    async def _columns_of(self, keyspace: str, table: str) -> list[tuple[str, str, int, str]]:
+        """(name, kind, position, CQL type) of every column of a table, virtual ones too."""
         statement = self._meta.get("columns")
         if statement is None:
             statement = await self._run_blocking(
                 self._session.prepare,
-                "SELECT column_name, kind, position FROM system_schema.columns "
+                "SELECT column_name, kind, position, type FROM system_schema.columns "
                 "WHERE keyspace_name = ? AND table_name = ?",
             )
             self._meta["columns"] = statement
@@ -660,9 +660,7 @@ class CassandraStorage:
         if not rows:
             raise ResourceNotFoundException(
                 f"Requested resource not found: Table: {keyspace}.{table} not found")
-        # rows: (column_name, kind, position)
-        keys = sorted((position, name) for name, kind, position in rows if kind == "partition_key")
-        return tuple(name for _, name in keys)
+        return [tuple(r) for r in rows]
 
     async def _virtual_columns(self, keyspace: str, table: str) -> list[Any]:
         statement = self._meta.get("virtual_columns")
@@ -670,7 +668,7 @@ class CassandraStorage:
             try:
                 statement = await self._run_blocking(
                     self._session.prepare,
-                    "SELECT column_name, kind, position FROM system_virtual_schema.columns "
+                    "SELECT column_name, kind, position, type FROM system_virtual_schema.columns "
                     "WHERE keyspace_name = ? AND table_name = ?",
                 )
             except DynamoDBError:

@@ -17,7 +17,11 @@ from typing import Any, TypeVar
 import orjson
 
 from alternator.cache import ExpiringCache
-from alternator.errors import ResourceInUseException, ResourceNotFoundException
+from alternator.errors import (
+    ResourceInUseException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from alternator.schema import TableSchema
 from alternator.storage import (
     Page,
@@ -418,8 +422,7 @@ class SQLiteStorage:
     # --- system tables ---------------------------------------------------------------------------
 
     async def read_system_table(
-        self, keyspace: str, table: str, where: dict[str, Any], limit: int,
-        paging_state: bytes | None,
+        self, keyspace: str, table: str, where: Item, limit: int, paging_state: bytes | None,
     ) -> SystemRows:
         if (keyspace, table) != ("system", "local"):
             raise ResourceNotFoundException(
@@ -430,8 +433,13 @@ class SQLiteStorage:
                "data_center": LOCAL_DATACENTER, "rack": LOCAL_RACK,
                "release_version": __version__, "sqlite_version": sqlite3.sqlite_version,
                "database_file": self._path}
-        rows = [row] if where.get("key", "local") == "local" else []
+        rows = [row] if where.get("key", {"S": "local"}) == {"S": "local"} else []
         return SystemRows(rows, None, ("key",))
+
+    async def write_system_table(
+        self, keyspace: str, table: str, key: Item, row: Item | None
+    ) -> None:
+        raise ValidationException("The embedded backend's system tables are read-only")
 
     # --- cluster ------------------------------------------------------------------------------
 

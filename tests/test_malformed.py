@@ -1,0 +1,112 @@
+"""Malformed requests get a 4xx from DynamoDB's error family, never a 500.
+
+Each operation's request is taken from a valid template and one member at a time is replaced
+by values of the wrong JSON shape.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conftest import Endpoint
+from test_http import dynamodb_call
+
+WRONG_SHAPES: list[Any] = [None, 7, "text", True, [], {}, [1, "x"], {"x": 1}, {"S": 5},
+                           [{"S": "x"}], {"k": {"Z": "1"}}]
+
+
+def templates(table: str) -> dict[str, dict[str, Any]]:
+    key = {"p": {"S": "k"}}
+    return {
+        "PutItem": {"TableName": table, "Item": {**key, "a": {"N": "1"}},
+                    "ConditionExpression": "a = :v", "ExpressionAttributeValues": {":v": {"N": "1"}},
+                    "ReturnValues": "ALL_OLD", "Expected": None},
+        "GetItem": {"TableName": table, "Key": key, "ProjectionExpression": "#a",
+                    "ExpressionAttributeNames": {"#a": "a"}, "ConsistentRead": True},
+        "UpdateItem": {"TableName": table, "Key": key, "UpdateExpression": "SET a = :v",
+                       "ExpressionAttributeValues": {":v": {"N": "1"}},
+                       "ReturnValues": "UPDATED_NEW"},
+        "DeleteItem": {"TableName": table, "Key": key, "Expected": {"a": {"Exists": False}},
+                       "ConditionalOperator": "AND"},
+        "Query": {"TableName": table, "KeyConditions": {"p": {"ComparisonOperator": "EQ",
+                                                              "AttributeValueList": [{"S": "k"}]}},
+                  "QueryFilter": {"a": {"ComparisonOperator": "EQ",
+                                        "AttributeValueList": [{"N": "1"}]}},
+                  "Limit": 5, "ExclusiveStartKey": key, "Select": "ALL_ATTRIBUTES"},
+        "Scan": {"TableName": table, "ScanFilter": {"a": {"ComparisonOperator": "NOT_NULL"}},
+                 "Segment": 0, "TotalSegments": 2, "AttributesToGet": ["a"]},
+        "BatchGetItem": {"RequestItems": {table: {"Keys": [key], "ConsistentRead": True}}},
+        "BatchWriteItem": {"RequestItems": {table: [{"PutRequest": {"Item": key}},
+                                                    {"DeleteRequest": {"Key": {"p": {"S": "z"}}}}]}},
+        "CreateTable": {"TableName": "malformed_never_created", "BillingMode": "PAY_PER_REQUEST",
+                        "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"}],
+                        "AttributeDefinitions": [{"AttributeName": "p", "AttributeType": "S"}],
+                        "Tags": [{"Key": "k", "Value": "v"}]},
+        "TagResource": {"ResourceArn": f"arn:aws:dynamodb:us-east-1:000000000000:table/{table}",
+                        "Tags": [{"Key": "k", "Value": "v"}]},
+        "UpdateTable": {"TableName": table, "BillingMode": "PAY_PER_REQUEST"},
+        "ListTables": {"Limit": 3, "ExclusiveStartTableName": "abc"},
+    }
+
+
+def cases() -> list[tuple[str, str, int]]:
+    out = []
+    for operation, template in templates("t").items():
+        for member in template:
+            for i in range(len(WRONG_SHAPES)):
+                out.append((operation, member, i))
+    return out
+
+
+@pytest.mark.parametrize("operation, member, shape", cases())
+def test_wrong_shapes_are_client_errors(endpoint: Endpoint, table_hash: str, operation: str,
+                                        member: str, shape: int) -> None:
+    request = templates(table_hash)[operation]
+    request[member] = WRONG_SHAPES[shape]
+    status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{operation}",
+                                 json.dumps(request).encode())
+    assert status < 500, body
+    if status >= 400:
+        assert "__type" in body and ("message" in body or "Message" in body)
+
+
+def _nested_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path below the top level of a request member (dict keys and list indexes)."""
+    out: list[tuple[Any, ...]] = []
+    children = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, list) else [])
+    for key, child in children:
+        out.append((*path, key))
+        out += _nested_paths(child, (*path, key))
+    return out
+
+
+def nested_cases() -> list[tuple[str, tuple[Any, ...], int]]:
+    out = []
+    for operation, template in templates("t").items():
+        for member, value in template.items():
+            for path in _nested_paths(value):
+                for i in (0, 1, 2, 4, 7):  # None, a number, a string, [], {"x": 1}
+                    out.append((operation, (member, *path), i))
+    return out
+
+
+@pytest.mark.parametrize("operation, path, shape", nested_cases())
+def test_wrong_nested_shapes_are_client_errors(endpoint: Endpoint, table_hash: str,
+                                               operation: str, path: tuple[Any, ...],
+                                               shape: int) -> None:
+    request = templates(table_hash)[operation]
+    target: Any = request
+    for step in path[:-1]:
+        target = target[step if not isinstance(target, dict) or step in target
+                        else table_hash if step == "t" else step]
+    last = path[-1]
+    if isinstance(target, dict) and last == "t":
+        last = table_hash
+    target[last] = WRONG_SHAPES[shape]
+    status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{operation}",
+                                 json.dumps(request).encode())
+    assert status < 500, (path, body)
