@@ -267,10 +267,6 @@ def validate_item(item: Any, what: str = "Item") -> Item:
 # --- comparison and keys ----------------------------------------------------------------------
 
 
-def number_value(value: AttributeValue) -> Decimal:
-    return Decimal(value["N"])
-
-
 def key_bytes(kind: str, value: AttributeValue) -> bytes | str | Decimal:
     """The comparable Python value of a key attribute (S -> str, N -> Decimal, B -> bytes)."""
     if kind == "S":

@@ -98,12 +98,6 @@ def plain_blind_writes(storage: Storage, config: Config, table: TableSchema) -> 
         isolation_policy(table, config) is not WriteIsolation.ALWAYS_USE_LWT
 
 
-def check_rmw_allowed(table: TableSchema, config: Config) -> None:
-    """Reject a read-modify-write request early, before any storage access, under forbid_rmw."""
-    if isolation_policy(table, config) is WriteIsolation.FORBID_RMW:
-        raise ValidationException(FORBID_RMW_MESSAGE)
-
-
 async def write(
     storage: Storage,
     config: Config,
