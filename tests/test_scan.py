@@ -252,3 +252,21 @@ def test_hash_only_paging_and_one_megabyte(dynamodb: Any, hash_only: str) -> Non
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         assert sorted(i["p"]["S"] for i in got) == sorted(i["p"]["S"] for i in items)
+
+
+def test_parallel_scan_start_key_must_belong_to_the_segment(dynamodb: Any) -> None:
+    name = create_table(dynamodb, [("p", "HASH", "S")])
+    try:
+        for i in range(30):
+            dynamodb.put_item(TableName=name, Item={"p": {"S": f"k{i}"}})
+        page = dynamodb.scan(TableName=name, Segment=0, TotalSegments=3, Limit=1)
+        start = page["LastEvaluatedKey"]
+        following = dynamodb.scan(TableName=name, Segment=0, TotalSegments=3,
+                                  ExclusiveStartKey=start)
+        assert start not in following["Items"]
+        with pytest.raises(ClientError) as exc:
+            dynamodb.scan(TableName=name, Segment=1, TotalSegments=3, ExclusiveStartKey=start)
+        assert exc.value.response["Error"]["Code"] == "ValidationException"
+        assert "does not map to the provided Segment" in exc.value.response["Error"]["Message"]
+    finally:
+        dynamodb.delete_table(TableName=name)

@@ -349,6 +349,12 @@ async def scan(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     projection = _projection(req, binder)
     binder.finish()
     start = _start_key(req, table)
+    if start is not None and total_segments > 1 and \
+            ctx.storage.segment_of(table, start, total_segments) != segment:
+        raise ValidationException(
+            "The provided Exclusive start key does not map to the provided Segment and "
+            "TotalSegments values."
+        )
 
     async def fetch(want: int, start_key: Item | None) -> Page:
         return await ctx.storage.scan(table, segment, total_segments, want, start_key,

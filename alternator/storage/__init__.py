@@ -167,6 +167,9 @@ class Storage(Protocol):
         Attribute values are converted to the columns' CQL types.
         """
 
+    def segment_of(self, table: TableSchema, key: Item, total_segments: int) -> int:
+        """Which parallel-scan segment an item's key falls in."""
+
     # --- cluster --------------------------------------------------------------------------------
     async def local_nodes(self, datacenter: str | None, rack: str | None) -> list[str] | None:
         """Addresses of live nodes in ``datacenter`` (default: the local one) and ``rack``.

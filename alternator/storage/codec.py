@@ -197,3 +197,11 @@ def segment_range(segment: int, total: int, space: int = TOKEN_SPACE, low: int =
     start = low + space * segment // total
     end = low + space * (segment + 1) // total
     return start, end
+
+
+def segment_of(token: int, total: int, space: int = TOKEN_SPACE, low: int = 0) -> int:
+    """The parallel-scan segment whose :func:`segment_range` holds ``token``."""
+    segment = (token - low) * total // space
+    while segment + 1 < total and segment_range(segment + 1, total, space, low)[0] <= token:
+        segment += 1
+    return segment

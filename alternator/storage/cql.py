@@ -49,6 +49,7 @@ from alternator.storage.codec import (
     cql_names,
     key_to_cql,
     row_to_item,
+    segment_of,
     segment_range,
 )
 from alternator.values import AttributeValue, Item
@@ -503,6 +504,19 @@ class CassandraStorage:
         items += page.items
         last = {n: items[-1][n] for n in table.key_names} if len(items) == limit and items else None
         return Page(items, last)
+
+    def segment_of(self, table: TableSchema, key: Item, total_segments: int) -> int:
+        from cassandra.cqltypes import DecimalType
+        from cassandra.murmur3 import murmur3
+
+        value = key_to_cql(table.partition_key, key[table.partition_key.name])
+        if isinstance(value, str):
+            routing = value.encode()
+        elif isinstance(value, Decimal):
+            routing = DecimalType.serialize(value, 4)
+        else:
+            routing = bytes(value)
+        return segment_of(murmur3(routing), total_segments, _TOKEN_SPACE, _MIN_TOKEN)
 
     async def _scan_statement(self, table: TableSchema, lower: str) -> Any:
         stmts = await self._prepared(table)

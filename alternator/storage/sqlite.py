@@ -31,7 +31,13 @@ from alternator.storage import (
     Version,
     table_resource,
 )
-from alternator.storage.codec import cql_names, encode_sortable, partition_token, segment_range
+from alternator.storage.codec import (
+    cql_names,
+    encode_sortable,
+    partition_token,
+    segment_of,
+    segment_range,
+)
 from alternator.values import AttributeValue, Item
 
 T = TypeVar("T")
@@ -357,6 +363,9 @@ class SQLiteStorage:
         if len(items) == limit and items:
             last = {n: items[-1][n] for n in table.key_names}
         return Page(items, last)
+
+    def segment_of(self, table: TableSchema, key: Item, total_segments: int) -> int:
+        return segment_of(self._locate(table, key)[1], total_segments)
 
     # --- roles and permissions -------------------------------------------------------------------
     # The embedded backend keeps CQL-shaped roles of its own, managed with `alternator role`.

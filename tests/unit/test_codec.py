@@ -100,3 +100,19 @@ def test_decimal_decoding_keeps_38_digits() -> None:
                  "-9.9999999999999999999999999999999999999E+125", "1E-130"):
         value = Decimal(text)
         assert decode_decimal(encode_decimal(value)) == value
+
+
+@pytest.mark.parametrize("total", [1, 2, 3, 7, 16, 1000])
+def test_segment_of_agrees_with_segment_range(total: int) -> None:
+    from alternator.storage.codec import segment_of
+
+    rng = random.Random(total)
+    for space, low in ((1 << 32, 0), (1 << 64, -(1 << 63))):
+        tokens = [low, low + space - 1] + [rng.randrange(low, low + space) for _ in range(300)]
+        for segment in range(min(total, 20)):
+            start, end = segment_range(segment, total, space, low)
+            tokens += [start, end - 1]
+        for token in tokens:
+            segment = segment_of(token, total, space, low)
+            start, end = segment_range(segment, total, space, low)
+            assert start <= token < end
