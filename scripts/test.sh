@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: lint, then the whole suite on both backends against a Cassandra node started here.
-# The node is stopped on exit, whether the tests pass or not.
+# The node is stopped on exit, whether the tests pass or not. CASS_NATIVE_PORT/CASS_STORAGE_PORT
+# (see scripts/cassandra.sh) run it beside another checkout's node.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -30,6 +31,6 @@ if ! "$PY" scripts/wait_cassandra.py; then
 fi
 
 echo "== tests"
-export ALTERNATOR_TEST_CASSANDRA=127.0.0.1:9042
+export ALTERNATOR_TEST_CASSANDRA=127.0.0.1:${CASS_NATIVE_PORT:-9042}
 export ALTERNATOR_REQUIRE_CASSANDRA=1
 "$PY" -m pytest "$@"
