@@ -42,7 +42,10 @@ class CassandraConfig:
     username: str | None = None
     password: str | None = None
     local_datacenter: str | None = None
-    replication_factor: int | None = None  # None: min(3, nodes in each datacenter)
+    # Replication of the metadata keyspace and of every new table (--cassandra-replication):
+    # per datacenter when listed, else this factor in every datacenter.
+    replication_factor: int = 3
+    replication_per_datacenter: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +71,5 @@ class Config:
     credentials_validity: float = 2.0
     workers: int = 1  # processes sharing the ports with SO_REUSEPORT
     worker_id: int = 0  # which of them this process is (system.clients' shard_id)
+    # Test-only structures (the derived-row shadow, alternator/derived.py); never in production.
+    test_hooks: bool = False

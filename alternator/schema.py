@@ -1,8 +1,8 @@
 """Table schemas: parsing CreateTable, checking keys, rendering DescribeTable.
 
-A :class:`TableSchema` is what both storage backends persist about a table. Its ``settings``
-mapping holds everything a later feature adds (indexes, TTL, streams) so the stored shape can
-grow without a migration.
+A :class:`TableSchema` is what both storage backends persist about a table, as JSON (the same
+on both). Every part has a typed field: where the backend placed the table (``placement``), its
+secondary indexes, its stream. Fields added later default when an older JSON lacks them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -32,6 +32,46 @@ class KeyAttribute:
 
 
 @dataclass(frozen=True, slots=True)
+class Projection:
+    """Which attributes a secondary index holds: ``ALL``, ``KEYS_ONLY`` or ``INCLUDE``."""
+
+    kind: str = "ALL"
+    non_key_attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSchema:
+    """A secondary index: global (own partition key) or local (the table's partition key)."""
+
+    name: str
+    local: bool
+    partition_key: tuple[KeyAttribute, ...]
+    sort_key: tuple[KeyAttribute, ...]
+    projection: Projection = Projection()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "local": self.local,
+                "partition_key": [[a.name, a.type] for a in self.partition_key],
+                "sort_key": [[a.name, a.type] for a in self.sort_key],
+                "projection": [self.projection.kind, list(self.projection.non_key_attributes)]}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> IndexSchema:
+        kind, include = d["projection"]
+        return cls(d["name"], d["local"], tuple(KeyAttribute(*a) for a in d["partition_key"]),
+                   tuple(KeyAttribute(*a) for a in d["sort_key"]),
+                   Projection(kind, tuple(include)))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    """The table's stream, when one is enabled: its view type and label."""
+
+    view_type: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class TableSchema:
     name: str
     partition_key: KeyAttribute
@@ -43,7 +83,10 @@ class TableSchema:
     read_capacity: int = 0
     write_capacity: int = 0
     tags: tuple[tuple[str, str], ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Where the backend keeps the table (Cassandra: keyspace and table); set by create_table.
+    placement: tuple[str, ...] = ()
+    indexes: tuple[IndexSchema, ...] = ()
+    stream: StreamSettings | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -79,13 +122,20 @@ class TableSchema:
             "read_capacity": self.read_capacity,
             "write_capacity": self.write_capacity,
             "tags": [list(t) for t in self.tags],
-            "settings": self.settings,
+            "placement": list(self.placement),
+            "indexes": [i.to_json() for i in self.indexes],
+            "stream": [self.stream.view_type, self.stream.label] if self.stream else None,
         })
 
     @classmethod
     def from_json(cls, data: bytes | str) -> TableSchema:
         d = orjson.loads(data)
         sk = d.get("sort_key")
+        placement = d.get("placement")
+        if placement is None:  # written before placements were typed
+            old = d.get("settings", {})
+            placement = [old["cql_keyspace"], old["cql_table"]] if "cql_keyspace" in old else []
+        stream = d.get("stream")
         return cls(
             name=d["name"],
             partition_key=KeyAttribute(*d["partition_key"]),
@@ -97,7 +147,9 @@ class TableSchema:
             read_capacity=d.get("read_capacity", 0),
             write_capacity=d.get("write_capacity", 0),
             tags=tuple((k, v) for k, v in d.get("tags", [])),
-            settings=d.get("settings", {}),
+            placement=tuple(placement),
+            indexes=tuple(IndexSchema.from_json(i) for i in d.get("indexes", [])),
+            stream=StreamSettings(*stream) if stream else None,
         )
 
 

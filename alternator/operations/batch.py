@@ -3,8 +3,9 @@
 A batch is validated whole before any storage access: a bad item, a missing table or a
 duplicate key rejects the batch and nothing is read or written. The items are then read or
 written concurrently (at most :data:`CONCURRENCY` at a time). A table's writes go to storage
-together (``Storage.write_batch``) as plain writes, or, under ``always_use_lwt``, each through
-``rmw.write`` as a blind Put or Delete, exactly as a PutItem/DeleteItem would.
+together as plain writes, or, under ``always_use_lwt`` or with derived rows, each through
+``write_path.commit`` as a blind write, exactly as a PutItem/DeleteItem would
+(``write_path.batch_writes``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, TypeVar
 
 from alternator import fields
 from alternator.auth import permissions
 from alternator.errors import ResourceNotFoundException, ValidationException
-from alternator.operations import capacity, rmw
+from alternator.operations import capacity, write_path
 from alternator.operations.context import RequestContext, named_table
 from alternator.operations.items import MAX_ITEM_BYTES
 from alternator.operations.requests import ItemExpressions, read_expressions
@@ -268,20 +268,9 @@ async def batch_write_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str
         by_table.setdefault(w.table.name, []).append(w)
     calls: list[Callable[[], Awaitable[Any]]] = []
     for table_writes in by_table.values():
-        table = table_writes[0].table
-        if rmw.plain_blind_writes(ctx.storage, ctx.config, table):
-            calls.append(partial(ctx.storage.write_batch, table,
-                                 [w.item for w in table_writes if w.item is not None],
-                                 [w.key for w in table_writes if w.item is None]))
-        else:  # always_use_lwt: every write through its own LWT
-            calls += [_writer(ctx, w) for w in table_writes]
+        calls += write_path.batch_writes(ctx.storage, ctx.config, table_writes[0].table,
+                                         [(w.key, w.item) for w in table_writes])
     await _bounded(calls)
     out: dict[str, Any] = {"UnprocessedItems": {}}
     _add_capacity(out, units, mode, "write")
     return out
-
-
-def _writer(ctx: RequestContext, w: _Write) -> Callable[[], Awaitable[rmw.WriteResult]]:
-    item = w.item
-    blind: rmw.BlindWrite = rmw.Delete() if item is None else rmw.Put(item)
-    return lambda: rmw.write(ctx.storage, ctx.config, w.table, w.key, lambda _old: item, blind)

@@ -8,7 +8,7 @@ from alternator import expressions as expr
 from alternator import fields
 from alternator.auth import permissions
 from alternator.errors import ConditionalCheckFailedException, ValidationException
-from alternator.operations import capacity, rmw, system_tables
+from alternator.operations import capacity, system_tables, write_path
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.requests import (
     ItemExpressions,
@@ -18,6 +18,7 @@ from alternator.operations.requests import (
 )
 from alternator.operations.system_tables import system_table_name
 from alternator.schema import TableSchema, item_key, parse_key
+from alternator.storage import Merge
 from alternator.values import Item, item_size, validate_item
 
 _RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
@@ -47,7 +48,7 @@ def _return_old_on_failure(req: dict[str, Any]) -> bool:
     return value == "ALL_OLD"
 
 
-def checked(expressions: ItemExpressions, on_failure_old: bool, step: rmw.Apply) -> rmw.Apply:
+def checked(expressions: ItemExpressions, on_failure_old: bool, step: write_path.Apply) -> write_path.Apply:
     """Wrap a write step with the request's condition, evaluated on the current item."""
     if expressions.condition is None:
         return step
@@ -106,12 +107,12 @@ async def _replace(ctx: RequestContext, req: dict[str, Any], table: TableSchema,
     expressions = write_expressions(req)
     step = checked(expressions, _return_old_on_failure(req), lambda _old: item)
     needs_read = expressions.condition is not None or returns == "ALL_OLD"
-    blind = None if needs_read else (rmw.Delete() if item is None else rmw.Put(item))
-    result = await rmw.write(ctx.storage, ctx.config, table, key, step, blind)
+    blind = None if needs_read else write_path.Blind(item)
+    result = await write_path.commit(ctx.storage, ctx.config, table, key, step, blind)
     out: dict[str, Any] = {}
-    if returns == "ALL_OLD" and result.old is not None:
-        out["Attributes"] = result.old
-    return _with_write_capacity(out, table, mode, result.old, item)
+    if returns == "ALL_OLD" and result.old_item is not None:
+        out["Attributes"] = result.old_item
+    return _with_write_capacity(out, table, mode, result.old_item, item)
 
 
 async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
@@ -128,16 +129,20 @@ async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
         return _check_size(new, "Item size to update has exceeded the maximum allowed size")
 
     blind = None
+    created: Item | None = None
     if (expressions.condition is None and returns in ("NONE", "UPDATED_NEW")
             and (update is None or not update.needs_read)):
-        blind = _merge_of(update, table)
-    result = await rmw.write(ctx.storage, ctx.config, table, key,
-                             checked(expressions, _return_old_on_failure(req), step), blind)
-    out = _update_response(returns, update, result, step if blind is not None else None)
+        # What the update writes without reading: checked (size) before anything is written.
+        created = step(None)
+        blind = _merge_of(update, table, created)
+    result = await write_path.commit(ctx.storage, ctx.config, table, key,
+                                     checked(expressions, _return_old_on_failure(req), step),
+                                     blind)
+    new = created if isinstance(result.new, write_path.NotRead) else result.new_item
+    out = _update_response(returns, update, result.old_item, new)
     if mode == "NONE":
         return out
-    return _with_write_capacity(out, table, mode, result.old,
-                                result.new if blind is None else step(None))
+    return _with_write_capacity(out, table, mode, result.old_item, new)
 
 
 def _with_write_capacity(out: dict[str, Any], table: TableSchema, mode: capacity.Mode,
@@ -150,29 +155,27 @@ def _with_write_capacity(out: dict[str, Any], table: TableSchema, mode: capacity
     return out
 
 
-def _merge_of(update: expr.Update | None, table: TableSchema) -> rmw.Merge:
+def _merge_of(update: expr.Update | None, table: TableSchema,
+              created: Item) -> write_path.Blind:
     """An update that reads nothing, as top-level attributes to set and remove."""
     if update is None:
-        return rmw.Merge({}, ())
-    set_attributes = {name: value for name, value in expr.apply_update(update, None).items()
+        return write_path.Blind(Merge({}, ()))
+    set_attributes = {name: value for name, value in created.items()
                       if name not in table.key_names}
     removed = tuple(str(a.path.bound()[0]) for a in update.remove)
-    return rmw.Merge(set_attributes, removed)
+    return write_path.Blind(Merge(set_attributes, removed))
 
 
-def _update_response(returns: str, update: expr.Update | None, result: rmw.WriteResult,
-                     blind_step: rmw.Apply | None) -> dict[str, Any]:
+def _update_response(returns: str, update: expr.Update | None, old: Item | None,
+                     new: Item | None) -> dict[str, Any]:
+    """The Attributes ReturnValues asks for (a blind update's ``new`` is what it set)."""
     attributes: Item | None = None
     if returns == "ALL_OLD":
-        attributes = result.old
+        attributes = old
     elif returns == "ALL_NEW":
-        attributes = result.new
+        attributes = new
     elif returns in ("UPDATED_OLD", "UPDATED_NEW") and update is not None:
-        if returns == "UPDATED_OLD":
-            attributes = expr.returned_attributes(update, result.old)
-        else:
-            new = result.new if blind_step is None else blind_step(None)
-            attributes = expr.returned_attributes(update, new)
+        attributes = expr.returned_attributes(update, old if returns == "UPDATED_OLD" else new)
     if attributes:
         return {"Attributes": attributes}
     return {}

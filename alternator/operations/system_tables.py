@@ -171,7 +171,7 @@ async def read(ctx: RequestContext, req: dict[str, Any], keyspace: str, table: s
         rows = await ctx.storage.read_system_table(keyspace, table, where, limit or DEFAULT_PAGE,
                                                    paging)
         items = [row_to_item(r, show_secrets) for r in rows.rows]
-        next_state = rows.paging_state
+        next_state = rows.cursor
     scanned = len(items)
     if filter_ is not None:
         items = [i for i in items if expr.evaluate(filter_, i)]

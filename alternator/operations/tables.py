@@ -16,7 +16,7 @@ from alternator.schema import describe, parse_billing, parse_create_table, valid
 async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     schema = parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or []))
     ctx.authorize(permissions.CREATE)
-    await ctx.storage.create_table(schema)
+    schema = await ctx.storage.create_table(schema)
     if ctx.principal is not None and not ctx.principal.is_superuser:
         # As CQL does for a table's creator: its creator may use, alter and drop it.
         await ctx.storage.grant(ctx.principal.name, permissions.CREATOR_PERMISSIONS,

@@ -4,15 +4,18 @@ Operations see only this protocol. A backend stores tables described by
 :class:`~alternator.schema.TableSchema` and items in DynamoDB-JSON shape; it knows nothing of
 expressions, write isolation or HTTP.
 
-Conditional writes use an opaque per-item *version*: :meth:`Storage.read_versioned` returns the
-item with its version, and :meth:`Storage.write_if` replaces (or deletes) the item only if its
-version is still the one read. That is enough for the read-modify-write loop in
-``operations/rmw.py`` to give isolated updates on every backend: the Cassandra backend does it
-with an LWT ``IF`` clause, the SQLite backend inside one transaction.
+Every change to items reaches a backend through one method, :meth:`Storage.write`, as a list of
+:class:`ItemWrite`: replace, merge or delete one item, unconditionally or only if the item's
+opaque *version* is still the one :meth:`Storage.read_versioned` returned. That is enough for
+the read-modify-write loop in ``operations/write_path.py`` to give isolated updates on every
+backend: the Cassandra backend does it with an LWT ``IF`` clause, the SQLite backend inside one
+transaction. A write may carry the derived rows (index entries) that follow from it; the
+backend applies them so that none is ever lost (docs/write-path.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -21,6 +24,70 @@ from alternator.values import AttributeValue, Item
 
 # An item's version is an opaque string; an absent item's version is None.
 Version = str | None
+
+
+class _Unconditional:
+    """The ``expected`` of a write that does not depend on the item's current version."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNCONDITIONAL"
+
+
+UNCONDITIONAL = _Unconditional()
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """Set and remove top-level attributes of an item without reading it; create it if absent."""
+
+    set_attributes: Item
+    remove: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedRow:
+    """One row that a table keeps besides its items (an index entry), ordered by ``sort``.
+
+    ``space`` names the structure (``"index:NAME"``); ``partition`` and ``sort`` are
+    order-preserving encodings (codec.encode_sortable); ``value`` None deletes the row.
+    """
+
+    space: str
+    partition: bytes
+    sort: bytes
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedChange:
+    """What a write changes besides its item: rows to delete and rows to put.
+
+    ``stale`` are the rows the item had before the write (their keys), ``rows`` those it has
+    after it; a backend deletes every stale row that ``rows`` does not put again.
+    """
+
+    stale: tuple[DerivedRow, ...]
+    rows: tuple[DerivedRow, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.stale and not self.rows
+
+
+NO_CHANGE = DerivedChange((), ())
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWrite:
+    """One change to one item: ``new`` replaces it (an item), merges into it, or deletes it
+    (None); ``expected`` makes it conditional on the item's version (None: still absent)."""
+
+    key: Item
+    new: Item | Merge | None
+    expected: Version | _Unconditional = UNCONDITIONAL
+    derived: DerivedChange = NO_CHANGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +130,7 @@ class SystemRows:
     """A page of a backend system table: rows as CQL values, and where to continue."""
 
     rows: list[dict[str, Any]]
-    paging_state: bytes | None
+    cursor: bytes | None  # opaque: where the next page starts
     partition_key: tuple[str, ...]
 
 
@@ -73,8 +140,10 @@ class Storage(Protocol):
     always_isolated: bool
 
     # --- tables ---------------------------------------------------------------------------------
-    async def create_table(self, schema: TableSchema) -> None:
-        """Create the table; raise ResourceInUseException if the name is taken."""
+    async def create_table(self, schema: TableSchema) -> TableSchema:
+        """Create the table; the schema as stored (with where the backend placed it).
+
+        Raise ResourceInUseException if the name is taken."""
 
     async def delete_table(self, name: str) -> TableSchema:
         """Drop the table and its items; raise ResourceNotFoundException if absent."""
@@ -90,31 +159,23 @@ class Storage(Protocol):
     # --- items ----------------------------------------------------------------------------------
     async def get_item(self, table: TableSchema, key: Item, consistent: bool) -> Item | None: ...
 
-    async def put_item(self, table: TableSchema, item: Item) -> None:
-        """Unconditionally replace the item whose key ``item`` carries."""
-
-    async def delete_item(self, table: TableSchema, key: Item) -> None: ...
-
-    async def write_batch(self, table: TableSchema, items: list[Item], keys: list[Item]) -> None:
-        """Unconditionally put ``items`` and delete the items of ``keys`` (BatchWriteItem).
-
-        Not atomic as a whole, as BatchWriteItem is not; each single write is.
-        """
-
-    async def merge_item(
-        self, table: TableSchema, key: Item, set_attributes: Item, remove: tuple[str, ...]
-    ) -> None:
-        """Set and remove top-level attributes without reading; create the item if absent."""
+    async def write(self, table: TableSchema, writes: Sequence[ItemWrite]) -> list[bool]:
+        """Apply each write; for each, whether it was applied (a conditional one whose
+        version no longer matches is not). Not atomic as a whole, as BatchWriteItem is not;
+        each single write, with its derived rows, is."""
 
     async def read_versioned(
         self, table: TableSchema, key: Item, serial: bool
     ) -> tuple[Item | None, Version]:
         """Read the item and its version; ``serial``: linearizably (Paxos) where that differs."""
 
-    async def write_if(
-        self, table: TableSchema, key: Item, expected: Version, item: Item | None
-    ) -> bool:
-        """Store ``item`` (or delete, if None) only if the version is still ``expected``."""
+    async def read_derived(
+        self, table: TableSchema, space: str, partition: bytes, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        """The (sort, value) of the first ``limit`` derived rows of one partition, by sort."""
+
+    async def recover(self) -> int:
+        """Finish derived writes that a crashed server process left behind; how many."""
 
     # --- reads of many items ----------------------------------------------------------------------
     async def query(
@@ -151,7 +212,7 @@ class Storage(Protocol):
 
     # --- system tables ---------------------------------------------------------------------------
     async def read_system_table(
-        self, keyspace: str, table: str, where: Item, limit: int, paging_state: bytes | None,
+        self, keyspace: str, table: str, where: Item, limit: int, cursor: bytes | None,
     ) -> SystemRows:
         """Rows of a backend system table (``where``: partition-key column -> value, converted
         to the column's CQL type).

@@ -205,3 +205,12 @@ def segment_of(token: int, total: int, space: int = TOKEN_SPACE, low: int = 0) -
     while segment + 1 < total and segment_range(segment + 1, total, space, low)[0] <= token:
         segment += 1
     return segment
+
+
+def encode_tuple(parts: list[bytes]) -> bytes:
+    """Concatenate order-preserving encodings so that the result orders as the tuple does.
+
+    Each part has its 0x00 bytes escaped as 0x00 0xFF and ends with 0x00 0x01, so a shorter
+    part sorts before any longer one that extends it, and no part can run into the next.
+    """
+    return b"".join(p.replace(b"\x00", b"\x00\xff") + b"\x00\x01" for p in parts)

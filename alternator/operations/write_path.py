@@ -1,11 +1,16 @@
-"""Write isolation and the read-modify-write loop shared by PutItem, UpdateItem and DeleteItem.
+"""The write path: every change to an item, from every operation, passes through :func:`commit`.
 
 A write is described by a pure step ``apply(old_item) -> new_item`` (None means "absent" on
 either side). ``apply`` may raise ConditionalCheckFailedException, and may run more than once:
 when a concurrent writer changes the item between our read and our conditional write, the loop
 reads again and re-applies the step to the new current item. A write that does not depend on
-the old item also says what it does without reading it (a :data:`BlindWrite`): replace the item,
-delete it, or merge top-level attributes into it.
+the old item also says what it does without reading it (a :class:`Blind` write): replace the
+item, delete it, or merge top-level attributes into it.
+
+Here, and only here, a write becomes a :class:`~alternator.storage.ItemWrite` for the backend,
+with the derived rows (index entries) that follow from its old and new item
+(``alternator/derived.py``). A table without derived rows keeps blind writes blind: one plain
+write, no read. A table with them needs the old item, so every write reads it first.
 
 Which path a write takes depends on the table's write isolation policy (docs/write-isolation.md):
 
@@ -13,21 +18,23 @@ Which path a write takes depends on the table's write isolation policy (docs/wri
 policy                 write that needs the old item  write that does not
 =====================  =============================  ====================================
 always_use_lwt         versioned loop (LWT)           versioned loop (LWT)
-only_rmw_uses_lwt      versioned loop (LWT)           plain write
-forbid_rmw             rejected (ValidationException) plain write
-unsafe_rmw             plain read, then plain write   plain write
+only_rmw_uses_lwt      versioned loop (LWT)           plain write (derived rows: loop)
+forbid_rmw             rejected (ValidationException) plain write (derived rows: loop)
+unsafe_rmw             plain read, then plain write   plain write (derived rows: read first)
 =====================  =============================  ====================================
 
 On a backend whose single writes are already isolated (SQLite) every read-modify-write takes
-the versioned loop, whatever the policy; ``forbid_rmw`` still forbids.
+the versioned loop, whatever the policy; ``forbid_rmw`` still forbids. docs/write-path.md says
+what each path guarantees for derived rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from alternator.config import (
     WRITE_ISOLATION_TAG,
@@ -35,13 +42,14 @@ from alternator.config import (
     WriteIsolation,
     parse_write_isolation,
 )
+from alternator.derived import change, has_derived
 from alternator.errors import (
     ConditionalCheckFailedException,
     InternalServerError,
     ValidationException,
 )
 from alternator.schema import TableSchema
-from alternator.storage import Storage
+from alternator.storage import ItemWrite, Merge, Storage
 from alternator.values import Item
 
 Apply = Callable[[Item | None], Item | None]
@@ -57,30 +65,39 @@ FORBID_RMW_MESSAGE = (
 
 
 @dataclass(frozen=True, slots=True)
-class Put:
-    item: Item
+class Blind:
+    """What a write does when it needs no read: replace the item, merge into it, delete it."""
+
+    new: Item | Merge | None
 
 
-@dataclass(frozen=True, slots=True)
-class Delete:
-    pass
+class NotRead:
+    """The old item of a write that never read it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_READ"
 
 
-@dataclass(frozen=True, slots=True)
-class Merge:
-    """Set and remove top-level attributes of the item, creating it if absent."""
-
-    set_attributes: Item
-    remove: tuple[str, ...]
-
-
-BlindWrite = Put | Delete | Merge
+NOT_READ = NotRead()
 
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    old: Item | None
-    new: Item | None
+    old: Item | NotRead | None
+    new: Item | NotRead | None
+
+    @property
+    def old_item(self) -> Item | None:
+        return None if isinstance(self.old, NotRead) else self.old
+
+    @property
+    def new_item(self) -> Item | None:
+        return None if isinstance(self.new, NotRead) else self.new
+
+
+BLIND_RESULT = WriteResult(NOT_READ, NOT_READ)
 
 
 def isolation_policy(table: TableSchema, config: Config) -> WriteIsolation:
@@ -93,50 +110,57 @@ def isolation_policy(table: TableSchema, config: Config) -> WriteIsolation:
 
 
 def plain_blind_writes(storage: Storage, config: Config, table: TableSchema) -> bool:
-    """Whether writes that need no read go to storage as plain writes (all but always_use_lwt)."""
+    """Whether writes that need no read go to storage as they are, unread: all policies but
+    always_use_lwt, on a table without derived rows."""
+    if has_derived(table, config.test_hooks):
+        return False
     return storage.always_isolated or \
         isolation_policy(table, config) is not WriteIsolation.ALWAYS_USE_LWT
 
 
-async def write(
+async def commit(
     storage: Storage,
     config: Config,
     table: TableSchema,
     key: Item,
     apply: Apply,
-    blind: BlindWrite | None,
+    blind: Blind | None,
 ) -> WriteResult:
     """Perform one item write under the table's write isolation policy.
 
     ``blind`` is None when the write needs the old item (read-modify-write).
     """
     policy = isolation_policy(table, config)
-    if blind is None:
-        if policy is WriteIsolation.FORBID_RMW:
-            raise ValidationException(FORBID_RMW_MESSAGE)
-        if policy is WriteIsolation.UNSAFE_RMW and not storage.always_isolated:
-            old = await storage.get_item(table, key, consistent=True)
-            new = apply(old)
-            if new is None:
-                await storage.delete_item(table, key)
-            else:
-                await storage.put_item(table, new)
-            return WriteResult(old, new)
-        return await _versioned_loop(storage, table, key, apply)
-    if not plain_blind_writes(storage, config, table):
-        return await _versioned_loop(storage, table, key, apply)
-    match blind:
-        case Put(item):
-            await storage.put_item(table, item)
-        case Delete():
-            await storage.delete_item(table, key)
-        case Merge(set_attributes, remove):
-            await storage.merge_item(table, key, set_attributes, remove)
-    return WriteResult(None, None)
+    if blind is None and policy is WriteIsolation.FORBID_RMW:
+        raise ValidationException(FORBID_RMW_MESSAGE)
+    if blind is not None and plain_blind_writes(storage, config, table):
+        await storage.write(table, [ItemWrite(key, blind.new)])
+        return BLIND_RESULT
+    hooks = config.test_hooks
+    if policy is WriteIsolation.UNSAFE_RMW and not storage.always_isolated:
+        old = await storage.get_item(table, key, consistent=True)
+        new = apply(old)
+        await storage.write(table, [ItemWrite(key, new, derived=change(table, old, new, hooks))])
+        return WriteResult(old, new)
+    return await _versioned_loop(storage, table, key, apply, hooks)
+
+
+def batch_writes(storage: Storage, config: Config, table: TableSchema,
+                 writes: Sequence[tuple[Item, Item | None]]) -> list[Callable[[], Awaitable[object]]]:
+    """BatchWriteItem's puts (an item) and deletes (None) of one table, as calls to make: one
+    call for them all when they go to storage as they are, else one :func:`commit` each."""
+    if plain_blind_writes(storage, config, table):
+        return [partial(storage.write, table, [ItemWrite(key, new) for key, new in writes])]
+    return [partial(commit, storage, config, table, key, partial(_replace, new), Blind(new))
+            for key, new in writes]
+
+
+def _replace(new: Item | None, _old: Item | None) -> Item | None:
+    return new
 
 
 async def _versioned_loop(
-    storage: Storage, table: TableSchema, key: Item, apply: Apply
+    storage: Storage, table: TableSchema, key: Item, apply: Apply, hooks: bool
 ) -> WriteResult:
     # The first read is an ordinary quorum read: the conditional write that follows succeeds
     # only if the version it read is still current, so a stale read cannot slip through. An
@@ -157,7 +181,8 @@ async def _versioned_loop(
                 return WriteResult(None, None)  # deleting an absent item changes nothing
             serial = True
             continue
-        if await storage.write_if(table, key, version, new):
+        write = ItemWrite(key, new, version, change(table, old, new, hooks))
+        if (await storage.write(table, [write]))[0]:
             return WriteResult(old, new)
         # Lost a race: back off a little (more each time) and re-apply to the new item.
         serial = True

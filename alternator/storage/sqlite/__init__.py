@@ -1,0 +1,15 @@
+"""The embedded backend: one SQLite database file (see base.py for how it is used)."""
+
+from __future__ import annotations
+
+from alternator.storage.sqlite.items import SQLiteItems
+from alternator.storage.sqlite.roles import SQLiteRoles
+from alternator.storage.sqlite.scans import SQLiteScans
+from alternator.storage.sqlite.system import SQLiteSystem
+from alternator.storage.sqlite.tables import SQLiteTables
+
+__all__ = ["SQLiteStorage"]
+
+
+class SQLiteStorage(SQLiteTables, SQLiteItems, SQLiteScans, SQLiteRoles, SQLiteSystem):
+    """Every part of the embedded backend, over one connection."""

@@ -1,0 +1,118 @@
+"""The embedded backend's connection: one SQLite database file, used from one thread.
+
+All SQLite work runs on one dedicated thread, so the event loop never blocks and every statement
+runs in a well-defined order. Conditional writes are single statements (or one transaction)
+guarded by the item's version, which makes them atomic even when several server processes share
+the file. The parts of the backend (tables, items, scans, roles, system tables) are mixins over
+this class, each in its own module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from alternator.cache import ExpiringCache
+from alternator.schema import TableSchema
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tables (
+    name TEXT PRIMARY KEY,
+    schema BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    tid TEXT NOT NULL,
+    token INTEGER NOT NULL,
+    pk BLOB NOT NULL,
+    sk BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    item BLOB NOT NULL,
+    PRIMARY KEY (tid, token, pk, sk)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS derived (
+    tid TEXT NOT NULL,
+    space TEXT NOT NULL,
+    part BLOB NOT NULL,
+    sort BLOB NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (tid, space, part, sort)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roles (
+    role TEXT PRIMARY KEY,
+    salted_hash TEXT,
+    can_login INTEGER NOT NULL,
+    is_superuser INTEGER NOT NULL,
+    member_of TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS role_permissions (
+    role TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    PRIMARY KEY (role, resource)
+);
+"""
+
+# A cached schema is trusted this long before it is re-read, so that several server processes
+# sharing one database file see each other's DDL.
+SCHEMA_CACHE_SECONDS = 1.0
+
+
+def new_version() -> int:
+    return random.getrandbits(62) + 1
+
+
+class SQLiteBase:
+    always_isolated = True
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._db: sqlite3.Connection | None = None
+        self._schemas: ExpiringCache[str, TableSchema | None] = ExpiringCache(
+            SCHEMA_CACHE_SECONDS)
+
+    async def open(self) -> None:
+        await self._run(self.connect)
+
+    def connect(self) -> None:
+        """Open the database on the calling thread (the `alternator role` commands use this)."""
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=10000")
+        db.executescript(SCHEMA)
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        assert self._db is not None, "storage not opened"
+        return self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise

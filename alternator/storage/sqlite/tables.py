@@ -1,0 +1,68 @@
+"""The embedded backend's table metadata: one row of ``tables`` per table, its schema as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from alternator.errors import ResourceInUseException, ResourceNotFoundException
+from alternator.schema import TableSchema
+from alternator.storage.sqlite.base import SQLiteBase
+
+
+def _not_found(name: str) -> ResourceNotFoundException:
+    return ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+
+
+class SQLiteTables(SQLiteBase):
+    async def create_table(self, schema: TableSchema) -> TableSchema:
+        stored = replace(schema, placement=(schema.table_id,))
+        await self._run(self._create_table, stored)
+        self._schemas.invalidate(schema.name)
+        return stored
+
+    def _create_table(self, schema: TableSchema) -> None:
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM tables WHERE name = ?", (schema.name,)).fetchone():
+                raise ResourceInUseException(f"Table already exists: {schema.name}")
+            db.execute("INSERT INTO tables (name, schema) VALUES (?, ?)",
+                       (schema.name, schema.to_json()))
+
+    async def delete_table(self, name: str) -> TableSchema:
+        self._schemas.invalidate(name)
+        return await self._run(self._delete_table, name)
+
+    def _delete_table(self, name: str) -> TableSchema:
+        # Items and derived rows go in the same transaction as the metadata: nothing of a
+        # dropped table is left to meet a later table of the same name (a new table_id).
+        with self.transaction() as db:
+            row = db.execute("SELECT schema FROM tables WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise _not_found(name)
+            schema = TableSchema.from_json(row[0])
+            db.execute("DELETE FROM tables WHERE name = ?", (name,))
+            db.execute("DELETE FROM items WHERE tid = ?", (schema.table_id,))
+            db.execute("DELETE FROM derived WHERE tid = ?", (schema.table_id,))
+        return schema
+
+    async def get_table(self, name: str) -> TableSchema | None:
+        return await self._schemas.get(name, lambda: self._run(self._get_table, name))
+
+    def _get_table(self, name: str) -> TableSchema | None:
+        row = self.db.execute("SELECT schema FROM tables WHERE name = ?", (name,)).fetchone()
+        return None if row is None else TableSchema.from_json(row[0])
+
+    async def list_tables(self) -> list[str]:
+        return await self._run(self._list_tables)
+
+    def _list_tables(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM tables ORDER BY name")]
+
+    async def update_table(self, schema: TableSchema) -> None:
+        self._schemas.invalidate(schema.name)
+        await self._run(self._update_table, schema)
+
+    def _update_table(self, schema: TableSchema) -> None:
+        cur = self.db.execute("UPDATE tables SET schema = ? WHERE name = ?",
+                              (schema.to_json(), schema.name))
+        if cur.rowcount == 0:
+            raise _not_found(schema.name)
