@@ -8,6 +8,7 @@ version, which makes them atomic even when several server processes share the fi
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sqlite3
 from collections.abc import Callable
@@ -80,6 +81,9 @@ def _new_version() -> int:
     return random.getrandbits(62) + 1
 
 
+# PRAGMA synchronous levels offered (--sqlite-synchronous); FULL by default.
+_SYNCHRONOUS = ("FULL", "NORMAL", "OFF")
+
 LOCAL_DATACENTER = "datacenter1"
 LOCAL_RACK = "rack1"
 
@@ -87,8 +91,11 @@ LOCAL_RACK = "rack1"
 class SQLiteStorage:
     always_isolated = True
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, synchronous: str = "full") -> None:
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}")
         self._path = path
+        self._synchronous = synchronous.upper()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
         self._schemas: ExpiringCache[str, TableSchema | None] = ExpiringCache(
@@ -101,9 +108,13 @@ class SQLiteStorage:
 
     def connect(self) -> None:
         """Open the database on the calling thread (the `alternator role` commands use this)."""
+        # The file holds every role's secret: readable by its owner only (-wal/-shm follow it).
+        if self._path != ":memory:" and not self._path.startswith("file:"):
+            os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a write is on disk before it is acknowledged, even across an OS crash.
+        db.execute(f"PRAGMA synchronous={self._synchronous}")
         db.execute("PRAGMA busy_timeout=10000")
         db.executescript(_SCHEMA)
         self._db = db
@@ -152,6 +163,10 @@ class SQLiteStorage:
             schema = TableSchema.from_json(row[0])
             db.execute("DELETE FROM tables WHERE name = ?", (name,))
             db.execute("DELETE FROM items WHERE tid = ?", (schema.table_id,))
+            # As CQL does when a table is dropped: permissions on it are revoked from everyone,
+            # or a later table of the same name would inherit them (tests/test_auth.py).
+            db.execute("DELETE FROM role_permissions WHERE resource = ?",
+                       (table_resource(*cql_names(name)),))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -436,12 +451,9 @@ class SQLiteStorage:
         if (keyspace, table) != ("system", "local"):
             raise ResourceNotFoundException(
                 f"Requested resource not found: Table: {keyspace}.{table} not found")
-        from alternator import __version__
-
+        # No file path or versions: any role may read system.local (tests/test_system_tables.py).
         row = {"key": "local", "cluster_name": "alternator (embedded)",
-               "data_center": LOCAL_DATACENTER, "rack": LOCAL_RACK,
-               "release_version": __version__, "sqlite_version": sqlite3.sqlite_version,
-               "database_file": self._path}
+               "data_center": LOCAL_DATACENTER, "rack": LOCAL_RACK}
         rows = [row] if where.get("key", {"S": "local"}) == {"S": "local"} else []
         return SystemRows(rows, None, ("key",))
 
