@@ -171,7 +171,7 @@ class Site(web.BaseSite):
             return Connection(manager, connections, loop=loop,
                               keepalive_timeout=limits.idle_timeout,
                               lingering_time=LINGERING_SECONDS,
-                              auto_decompress=False)
+                              auto_decompress=False, access_log=None)
 
         self._server = await loop.create_server(
             connection, self._host, self._port, ssl=self._ssl_context, backlog=self._backlog,

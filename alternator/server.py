@@ -221,6 +221,15 @@ def _auth_failed(state: ServerState, error: DynamoDBError) -> None:
                       printable(error.message))
 
 
+async def _expect(request: web.Request) -> web.Response | None:
+    """``Expect: 100-continue`` is answered as HTTP says; any other expectation is refused in
+    DynamoDB's shape (aiohttp's own refusal quoted the header raw, failing on non-UTF-8)."""
+    if request.headers.get("Expect", "").strip().lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return None
+    return _error_response(SerializationException("Unsupported Expect header"), close=True)
+
+
 async def handle_health(request: web.Request) -> web.Response:
     return web.Response(text=f"healthy: {printable(request.host, limit=None)}")
 
@@ -244,7 +253,7 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     limits = config.limits
     budget = Budget(limits.max_buffered_bytes, limits.max_buffered_bytes_per_client)
     app[STATE] = ServerState(config=config, storage=storage, roles=roles, budget=budget)
-    app.router.add_post("/", handle_dynamodb)
+    app.router.add_post("/", handle_dynamodb, expect_handler=_expect)
     app.router.add_get("/", handle_health)
     app.router.add_get("/localnodes", handle_localnodes)
     return app
