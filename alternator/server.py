@@ -225,6 +225,11 @@ async def _expect(request: web.Request) -> web.Response | None:
     """``Expect: 100-continue`` is answered as HTTP says; any other expectation is refused in
     DynamoDB's shape (aiohttp's own refusal quoted the header raw, failing on non-UTF-8)."""
     if request.headers.get("Expect", "").strip().lower() == "100-continue":
+        # A client that cannot be identified is refused before it sends its body at all.
+        try:
+            await _identify(request.app[STATE], request)
+        except DynamoDBError as error:
+            return _error_response(error, close=True)
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         return None
     return _error_response(SerializationException("Unsupported Expect header"), close=True)

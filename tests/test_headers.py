@@ -137,6 +137,14 @@ def test_expect_100_continue(endpoint: Endpoint) -> None:
     assert status == 400 and error_type(answer) == "InvalidSignatureException"
 
 
+def test_expect_100_continue_unsigned_is_refused_before_the_body(endpoint: Endpoint) -> None:
+    with connect(endpoint.url) as sock:
+        sock.sendall(head([(b"Host", b"127.0.0.1"), (b"Expect", b"100-continue"),
+                           (b"X-Amz-Target", LIST.encode()), (b"Content-Length", b"9000000")]))
+        status, _, answer = read_response(sock)
+    assert status == 400 and error_type(answer) == "MissingAuthenticationTokenException"
+
+
 def test_disconnect_mid_body_is_not_an_error(endpoint: Endpoint,
                                              caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):

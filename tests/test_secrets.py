@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from alternator.roles import RoleAdmin
 from alternator.storage.sqlite import SQLiteStorage
 from alternator.tls import ensure_serving_files
@@ -33,6 +35,17 @@ def test_database_file_is_private(tmp_path: Path) -> None:
     for companion in (tmp_path / "roles.db-wal", tmp_path / "roles.db-shm"):
         if companion.exists():
             assert mode(companion) == 0o600
+
+
+def test_a_readable_database_file_is_warned_about(tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "shared.db"
+    path.touch(0o644)
+    path.chmod(0o644)
+    storage = SQLiteStorage(str(path))
+    storage.connect()
+    storage.db.close()
+    assert any("chmod 600" in r.getMessage() for r in caplog.records)
 
 
 def test_generated_keys_are_private(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ version, which makes them atomic even when several server processes share the fi
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import sqlite3
@@ -42,6 +43,7 @@ from alternator.storage.codec import (
 from alternator.values import AttributeValue, Item
 
 T = TypeVar("T")
+log = logging.getLogger("alternator")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tables (
@@ -111,6 +113,9 @@ class SQLiteStorage:
         # The file holds every role's secret: readable by its owner only (-wal/-shm follow it).
         if self._path != ":memory:" and not self._path.startswith("file:"):
             os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
+            if os.stat(self._path).st_mode & 0o077:
+                log.warning("%s holds the roles' secrets but others may read it; "
+                            "chmod 600 it", self._path)
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         # FULL: a write is on disk before it is acknowledged, even across an OS crash.
