@@ -71,17 +71,16 @@ def test_deep_update_expressions_are_client_errors(endpoint: Endpoint, table_has
 @pytest.mark.parametrize("depth", LEVELS)
 def test_deep_json_bodies_are_client_errors(endpoint: Endpoint, table_hash: str,
                                             depth: int) -> None:
-    value = '{"M": {"a": ' * depth + '{"N": "1"}' + "}}" * depth
+    head = '{"TableName": "' + table_hash + '", "Item": {"p": {"S": "deep"}'
     bodies = {
-        "map value": ('{"TableName": "%s", "Item": {"p": {"S": "deep"}, "v": %s}}'
-                      % (table_hash, value)).encode(),
-        "list value": ('{"TableName": "%s", "Item": {"p": {"S": "deep"}, "v": %s}}'
-                       % (table_hash, '{"L": [' * depth + '{"N": "1"}' + "]}" * depth)).encode(),
-        "bare arrays": ('{"TableName": "%s", "Item": {"p": {"S": "deep"}}, "X": %s}'
-                        % (table_hash, "[" * depth + "]" * depth)).encode(),
+        "map value": head + ', "v": ' + '{"M": {"a": ' * depth + '{"N": "1"}' + "}}" * depth
+        + "}}",
+        "list value": head + ', "v": ' + '{"L": [' * depth + '{"N": "1"}' + "]}" * depth
+        + "}}",
+        "bare arrays": head + '}, "X": ' + "[" * depth + "]" * depth + "}",
     }
     for what, body in bodies.items():
-        status, answer = call(endpoint, "PutItem", body)
+        status, answer = call(endpoint, "PutItem", body.encode())
         assert status < 500, (what, answer)
         if depth > 32 and what != "bare arrays":
             assert status == 400, (what, answer)
