@@ -129,3 +129,52 @@ def test_if_not_exists_inside_list_append_is_accepted(dynamodb: Any, table_hash:
         ExpressionAttributeValues={":a": {"L": [{"S": "a"}]}, ":b": {"L": [{"S": "b"}]}},
         ReturnValues="UPDATED_NEW")
     assert result["Attributes"] == {"l": {"L": [{"S": "a"}, {"S": "b"}]}}
+
+
+@pytest.mark.parametrize("update, values", [
+    ("SET n = :a + :b", {":a": {"N": "1e50"}, ":b": {"N": "1"}}),
+    ("SET n = :a - :b", {":a": {"N": "99999999999999999999999999999999999999"},
+                         ":b": {"N": "-0.1"}}),
+    ("ADD n :a", {":a": {"N": "0.000000000000000000000000000000000000001"}}),
+])
+def test_arithmetic_needing_more_than_38_digits_is_refused(
+        raw_dynamodb: Any, table_hash: str, key: dict[str, Any], update: str,
+        values: dict[str, Any]) -> None:
+    raw_dynamodb.put_item(TableName=table_hash, Item={**key, "n": {"N": "1"}})
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.update_item(TableName=table_hash, Key=key, UpdateExpression=update,
+                                 ExpressionAttributeValues=values)
+    assert error_of(exc) == (
+        "ValidationException",
+        "Number overflow. Attempting to store a number with magnitude larger than supported "
+        "range")
+
+
+def test_exact_arithmetic_of_38_digits_is_kept(dynamodb: Any, table_hash: str,
+                                               key: dict[str, Any]) -> None:
+    result = dynamodb.update_item(
+        TableName=table_hash, Key=key, UpdateExpression="SET n = :a + :b",
+        ExpressionAttributeValues={":a": {"N": "9999999999999999999999999999999999999"},
+                                   ":b": {"N": "1e37"}}, ReturnValues="UPDATED_NEW")
+    assert result["Attributes"]["n"] == {"N": "19999999999999999999999999999999999999"}
+
+
+@pytest.mark.parametrize("request_", [
+    {"UpdateExpression": "SET a = :v", "ExpressionAttributeValues": {":v": {"N": 123}}},
+    {"UpdateExpression": "SET a = :g", "ConditionExpression": "a < :v",
+     "ExpressionAttributeValues": {":g": {"N": "1"}, ":v": {"N": 123}}},
+])
+def test_a_json_number_is_a_serialization_error(raw_dynamodb: Any, table_hash: str,
+                                                key: dict[str, Any],
+                                                request_: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.update_item(TableName=table_hash, Key=key, **request_)
+    assert error_of(exc)[0] == "SerializationException"
+
+
+def test_a_function_name_starts_with_a_letter(raw_dynamodb: Any, table_hash: str,
+                                              key: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.update_item(TableName=table_hash, Key=key, UpdateExpression="SET a = _f(b)")
+    assert error_of(exc) == ("ValidationException",
+                             'Invalid UpdateExpression: Syntax error; token: "_", near: "= _"')

@@ -73,7 +73,7 @@ V, W, X = ValueRef(":v"), ValueRef(":w"), ValueRef(":x")
     ("a . b [ 1 ] = :v", Compare("=", Path(("a", "b", 1)), V)),
     ("#a.#b = :v", Compare("=", Path((NameRef("#a"), NameRef("#b"))), V)),
     ("a_1 = :v_1", Compare("=", Path(("a_1",)), ValueRef(":v_1"))),
-    ("_x = :1", Compare("=", Path(("_x",)), ValueRef(":1"))),
+    ("x_ = :1", Compare("=", Path(("x_",)), ValueRef(":1"))),
     ("a BETWEEN :v AND :w", Between(A, V, W)),
     ("a between :v and :w", Between(A, V, W)),
     ("a BeTwEeN :v aNd :w", Between(A, V, W)),
@@ -153,6 +153,9 @@ def test_nested_parentheses_are_linear() -> None:
     ("a = ", "<EOF>", "="),
     ("a == :v", "=", "=="),
     ("a != :v", "!", "a !"),
+    # A name (of an attribute or a function) starts with a letter, as in DynamoDB.
+    ("_x = :v", "_", "_"),
+    ("a = :v AND _f(a)", "_", "AND _"),
     ("a = :v AND", "<EOF>", "AND"),
     ("a = :v OR", "<EOF>", "OR"),
     ("a = :v b", "b", ":v b"),
