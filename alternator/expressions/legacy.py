@@ -78,6 +78,7 @@ def expected_condition(
 ) -> Condition | None:
     """The condition of an ``Expected`` parameter (None when there is nothing to check)."""
     if not expected:
+        _check_operator_alone(conditional_operator)
         return None
     conditions = [_expected_one(name, _spec(spec, "Expected")) for name, spec in expected.items()]
     return _combine(conditions, conditional_operator)
@@ -90,6 +91,7 @@ def filter_condition(
 ) -> Condition | None:
     """The condition of a ``QueryFilter`` or ``ScanFilter`` parameter."""
     if not conditions:
+        _check_operator_alone(conditional_operator)
         return None
     where = parameter[0].lower() + parameter[1:]
     out = []
@@ -103,6 +105,13 @@ def filter_condition(
         values = _list_of(spec.get("AttributeValueList"), "AttributeValueList")
         out.append(_comparison(name, operator, values, f"{where}.{name}.member"))
     return _combine(out, conditional_operator)
+
+
+def _check_operator_alone(conditional_operator: str | None) -> None:
+    """ConditionalOperator needs conditions to combine; an empty Expected (or filter) alone is
+    accepted, as no condition (tests/test_legacy_exactness.py)."""
+    if conditional_operator is not None:
+        raise ValidationException("ConditionalOperator cannot be used without Filter or Expected")
 
 
 def _combine(conditions: list[Condition], conditional_operator: str | None) -> Condition:
@@ -309,6 +318,11 @@ def attribute_updates(updates: Mapping[str, Any]) -> Update:
 
 
 def attributes_to_get(names: Sequence[str]) -> Projection:
+    if not names:
+        raise ValidationException(
+            "1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy "
+            "constraint: Member must have length greater than or equal to 1"
+        )
     seen: set[str] = set()
     for name in names:
         if name in seen:
