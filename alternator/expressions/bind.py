@@ -43,7 +43,7 @@ from alternator.expressions.ast import (
     ValueRef,
 )
 from alternator.expressions.parser import parse_condition, parse_projection, parse_update
-from alternator.values import validate_value
+from alternator.values import check_attribute_name, validate_value
 
 _NAME_KEY = re.compile(r"#[A-Za-z0-9_]+")
 _VALUE_KEY = re.compile(r":[A-Za-z0-9_]+")
@@ -144,6 +144,7 @@ def _validate_names(names: Mapping[str, Any] | None) -> dict[str, str]:
                 "ExpressionAttributeNames contains invalid value: Empty attribute name "
                 f"for key {key}"
             )
+        check_attribute_name(name)
     return dict(names)
 
 

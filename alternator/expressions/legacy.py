@@ -35,7 +35,7 @@ from alternator.expressions.ast import (
     Value,
 )
 from alternator.expressions.keys import build_key_condition
-from alternator.values import compare_scalars, validate_value
+from alternator.values import check_attribute_name, compare_scalars, validate_value
 
 _INVALID = "One or more parameter values were invalid: "
 _OPERATORS = (
@@ -96,6 +96,7 @@ def filter_condition(
     where = parameter[0].lower() + parameter[1:]
     out = []
     for name, spec in conditions.items():
+        check_attribute_name(name)
         operator = spec.get("ComparisonOperator") if isinstance(spec, Mapping) else None
         if operator is None:
             raise ValidationException(
@@ -140,6 +141,7 @@ def _list_of(value: Any, parameter: str) -> list[Any]:
 
 
 def _expected_one(name: str, spec: Mapping[str, Any]) -> Condition:
+    check_attribute_name(name)
     if "AttributeValueList" in spec and "Value" in spec:
         raise ValidationException(
             _INVALID + f"Value and AttributeValueList cannot be used together for Attribute: {name}"
@@ -281,6 +283,7 @@ def attribute_updates(updates: Mapping[str, Any]) -> Update:
     adds: list[AddAction] = []
     deletes: list[DeleteAction] = []
     for name, spec in updates.items():
+        check_attribute_name(name)
         action = spec.get("Action", "PUT")
         if action not in ("ADD", "PUT", "DELETE"):
             raise _enum_error(
@@ -325,6 +328,7 @@ def attributes_to_get(names: Sequence[str]) -> Projection:
         )
     seen: set[str] = set()
     for name in names:
+        check_attribute_name(name)
         if name in seen:
             raise ValidationException(
                 _INVALID + f"Duplicate value in attribute name: {name}"
