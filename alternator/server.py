@@ -27,7 +27,7 @@ from alternator.errors import (
     SerializationException,
     UnknownOperationException,
 )
-from alternator.operations import HANDLERS, RequestContext
+from alternator.operations import EMPTY_RESPONSES, HANDLERS, RequestContext
 from alternator.operations.context import ClientInfo, Counters
 from alternator.storage import Storage
 
@@ -145,7 +145,8 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
     except Exception:
         log.exception("internal error serving %s", request.headers.get("X-Amz-Target"))
         return _error_response(InternalServerError())
-    return web.Response(body=orjson.dumps(result), content_type=CONTENT_TYPE)
+    body = b"" if operation in EMPTY_RESPONSES else orjson.dumps(result)
+    return web.Response(body=body, content_type=CONTENT_TYPE)
 
 
 async def _authenticate(state: ServerState, request: web.Request, body: bytes) -> Principal | None:

@@ -7,12 +7,14 @@ UpdateTable. Every other attribute name: 1 to 65,535 bytes, on every path that n
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import create_table, new_key, unique_table_name
+from conftest import Endpoint, create_table, new_key, signed_headers, unique_table_name
+from test_http import request
 
 TOO_LARGE = ("One or more parameter values were invalid: Attribute name is too large, must be "
              "less than 65536 bytes")
@@ -192,3 +194,15 @@ def test_internal_table_prefix_is_refused_at_create_table(raw_dynamodb: Any) -> 
     assert error_of(exc) == (
         "ValidationException",
         "Prefix .scylla.alternator. is reserved for accessing internal tables")
+
+
+def test_tag_and_untag_answer_an_empty_body(endpoint: Endpoint, table_hash: str) -> None:
+    arn = endpoint.client().describe_table(TableName=table_hash)["Table"]["TableArn"]
+    for operation, body in (("TagResource", {"ResourceArn": arn,
+                                             "Tags": [{"Key": "e", "Value": "v"}]}),
+                            ("UntagResource", {"ResourceArn": arn, "TagKeys": ["e"]})):
+        data = json.dumps(body).encode()
+        headers = signed_headers(endpoint, data, {
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": f"DynamoDB_20120810.{operation}"})
+        assert request(endpoint, "POST", "/", data, headers) == (200, b"")
