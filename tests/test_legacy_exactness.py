@@ -68,3 +68,35 @@ def test_conditional_operator_without_a_filter_is_refused(
                            KeyConditions={"p": {"ComparisonOperator": "EQ",
                                                 "AttributeValueList": [key["p"]]}})
     assert error_of(exc) == ("ValidationException", WITHOUT)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"ProjectionExpression": "#a", "ExpressionAttributeNames": {"#a": 7}},
+    {"KeyConditions": {"p": {"ComparisonOperator": 7, "AttributeValueList": [{"S": "k"}]}}},
+    {"KeyConditions": {"p": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "k"}]}},
+     "QueryFilter": {"a": {"ComparisonOperator": 7, "AttributeValueList": [{"N": "1"}]}}},
+    {"KeyConditions": {"p": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": 1}]}}},
+])
+def test_a_json_number_where_a_string_belongs_is_a_serialization_error(
+        raw_dynamodb: Any, table_hash: str, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as exc:
+        if "ProjectionExpression" in kwargs:
+            raw_dynamodb.get_item(TableName=table_hash, Key={"p": {"S": "k"}}, **kwargs)
+        else:
+            raw_dynamodb.query(TableName=table_hash, **kwargs)
+    assert error_of(exc)[0] == "SerializationException"
+
+
+@pytest.mark.parametrize("spec", [
+    {"Action": 7, "Value": {"N": "1"}},
+])
+def test_a_json_number_for_an_action_is_a_serialization_error(
+        raw_dynamodb: Any, table_hash: str, spec: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.update_item(TableName=table_hash, Key={"p": {"S": new_key()}},
+                                 AttributeUpdates={"a": spec})
+    assert error_of(exc)[0] == "SerializationException"
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.delete_item(TableName=table_hash, Key={"p": {"S": new_key()}},
+                                 Expected={"a": {"ComparisonOperator": 7}})
+    assert error_of(exc)[0] == "SerializationException"

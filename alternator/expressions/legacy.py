@@ -97,7 +97,8 @@ def filter_condition(
     out = []
     for name, spec in conditions.items():
         check_attribute_name(name)
-        operator = spec.get("ComparisonOperator") if isinstance(spec, Mapping) else None
+        operator = _text(spec.get("ComparisonOperator"), "ComparisonOperator") \
+            if isinstance(spec, Mapping) else None
         if operator is None:
             raise ValidationException(
                 f"1 validation error detected: Value null at '{where}.{name}.member."
@@ -131,6 +132,15 @@ def _spec(value: Any, parameter: str) -> Mapping[str, Any]:
     return value
 
 
+def _text(value: Any, member: str) -> Any:
+    """A member that must be a JSON string: anything else is a SerializationException, as
+    DynamoDB's JSON front end answers (tests/test_legacy_exactness.py)."""
+    if value is not None and not isinstance(value, str):
+        raise SerializationException(
+            f"Unexpected value type in payload for {member}: expected a string")
+    return value
+
+
 def _list_of(value: Any, parameter: str) -> list[Any]:
     if value is None:
         return []
@@ -147,7 +157,7 @@ def _expected_one(name: str, spec: Mapping[str, Any]) -> Condition:
             _INVALID + f"Value and AttributeValueList cannot be used together for Attribute: {name}"
         )
     if "ComparisonOperator" in spec:
-        operator = spec["ComparisonOperator"]
+        operator = _text(spec["ComparisonOperator"], "ComparisonOperator")
         if "Exists" in spec:
             raise ValidationException(
                 _INVALID + f"Exists and ComparisonOperator cannot be used together for "
@@ -258,7 +268,7 @@ def key_conditions(
     parsed: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {}
     for name, raw in conditions.items():
         spec = _spec(raw, "KeyConditions")
-        operator = spec.get("ComparisonOperator")
+        operator = _text(spec.get("ComparisonOperator"), "ComparisonOperator")
         where = f"keyConditions.{name}.member"
         if not isinstance(operator, str):
             raise ValidationException(
@@ -284,7 +294,7 @@ def attribute_updates(updates: Mapping[str, Any]) -> Update:
     deletes: list[DeleteAction] = []
     for name, spec in updates.items():
         check_attribute_name(name)
-        action = spec.get("Action", "PUT")
+        action = _text(spec.get("Action", "PUT"), "Action")
         if action not in ("ADD", "PUT", "DELETE"):
             raise _enum_error(
                 action, f"attributeUpdates.{name}.member.action", ("ADD", "PUT", "DELETE")
