@@ -34,7 +34,7 @@ from alternator.errors import (
 )
 from alternator.faults import RateLimitedLog, json_safe, printable
 from alternator.intake import Budget, ClientGone, Hold, read_body
-from alternator.operations import HANDLERS, RequestContext
+from alternator.operations import EMPTY_RESPONSES, HANDLERS, RequestContext
 from alternator.operations.context import ClientInfo, Counters
 from alternator.storage import Storage
 
@@ -176,7 +176,8 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
         return _error_response(InternalServerError())
     finally:
         hold.release()
-    return web.Response(body=orjson.dumps(result), content_type=CONTENT_TYPE)
+    body = b"" if operation in EMPTY_RESPONSES else orjson.dumps(result)
+    return web.Response(body=body, content_type=CONTENT_TYPE)
 
 
 def _client_address(request: web.Request) -> str:

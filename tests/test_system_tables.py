@@ -60,6 +60,11 @@ def test_clients_sees_the_request_reading_it(endpoint: Endpoint, dynamodb: Any) 
     assert me["driver_name"]["S"].startswith("Boto3/")
     assert me["username"] == {"S": endpoint.access_key}
     assert {"port", "shard_id", "scheduling_group"} <= set(me)
+    # Every attribute ScyllaDB gives an Alternator client (issue 12); it leaves the CQL-only
+    # ones (driver_version, hostname, protocol_version, ssl_protocol, ssl_cipher_suite) unset.
+    assert set(me) == {"address", "port", "client_type", "connection_stage", "driver_name",
+                       "shard_id", "ssl_enabled", "username", "scheduling_group"}
+    assert me["connection_stage"] == {"S": "ESTABLISHED"}
 
 
 def test_get_item_on_system_table_is_refused(raw_dynamodb: Any) -> None:
