@@ -2,7 +2,8 @@
 
 ``POST /`` carries DynamoDB's JSON protocol: the operation is named by ``X-Amz-Target``, the body
 is JSON (optionally gzip- or deflate-encoded). Every error, expected or not, leaves through
-:func:`_error_response`, shaped like DynamoDB's.
+:func:`_error_response`, shaped like DynamoDB's. Every response, of any route, gets DynamoDB's
+headers in :func:`_stamp_response`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ log = logging.getLogger("alternator")
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
+REQUEST_ID = "x-amzn-RequestId"
 
 
 @dataclass(slots=True)
@@ -69,8 +71,25 @@ def _error_response(error: DynamoDBError) -> web.Response:
         body=orjson.dumps(error.body()),
         status=error.status,
         content_type=CONTENT_TYPE,
-        headers={"x-amzn-RequestId": uuid.uuid4().hex},
+        headers={REQUEST_ID: uuid.uuid4().hex},
     )
+
+
+async def _stamp_response(request: web.Request, response: web.StreamResponse) -> None:
+    """DynamoDB's headers on every response, success or error, just before they are sent.
+
+    ``x-amz-crc32`` is the CRC32 of the body bytes as sent: the AWS SDK for Go v2 checks it on
+    every response and logs a warning when it is missing (tests/test_response_headers.py). The
+    server never compresses responses, so those bytes are ``response.body``. DynamoDB names
+    itself ``Server: Server``; aiohttp's default would announce its and Python's versions.
+    """
+    headers = response.headers
+    if REQUEST_ID not in headers:
+        headers[REQUEST_ID] = uuid.uuid4().hex
+    body = response.body if isinstance(response, web.Response) else None
+    if isinstance(body, bytes | bytearray):
+        headers["x-amz-crc32"] = str(zlib.crc32(body))
+    headers["Server"] = "Server"
 
 
 def _decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
@@ -143,8 +162,10 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
     except DynamoDBError as error:
         return _error_response(error)
     except Exception:
-        log.exception("internal error serving %s", request.headers.get("X-Amz-Target"))
-        return _error_response(InternalServerError())
+        response = _error_response(InternalServerError())
+        log.exception("internal error serving %s (request id %s)",
+                      request.headers.get("X-Amz-Target"), response.headers[REQUEST_ID])
+        return response
     return web.Response(body=orjson.dumps(result), content_type=CONTENT_TYPE)
 
 
@@ -188,6 +209,7 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     app = web.Application(client_max_size=config.max_request_bytes + 1)
     roles = RoleCache(storage, config.credentials_validity)
     app[STATE] = ServerState(config=config, storage=storage, roles=roles)
+    app.on_response_prepare.append(_stamp_response)
     app.router.add_post("/", handle_dynamodb)
     app.router.add_get("/", handle_health)
     app.router.add_get("/localnodes", handle_localnodes)
