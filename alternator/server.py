@@ -78,9 +78,10 @@ def _error_response(error: DynamoDBError) -> web.Response:
 async def _stamp_response(request: web.Request, response: web.StreamResponse) -> None:
     """DynamoDB's headers on every response, success or error, just before they are sent.
 
-    ``x-amz-crc32`` is the CRC32 of the body bytes as sent: the AWS SDK for Go v2 checks it on
-    every response and logs a warning when it is missing (tests/test_response_headers.py). The
-    server never compresses responses, so those bytes are ``response.body``. DynamoDB names
+    ``x-amz-crc32`` is the CRC32 of the body bytes as sent: the AWS SDK for Go v2 checks it
+    against every response that has one, and fails the call with a warning on a mismatch
+    (tests/test_response_headers.py, tests/test_sdk_clients.py). The server never compresses
+    responses, so those bytes are ``response.body``. DynamoDB names
     itself ``Server: Server``; aiohttp's default would announce its and Python's versions.
     """
     headers = response.headers

@@ -1,8 +1,9 @@
 """The headers DynamoDB sends on every response, success or error, over HTTP and HTTPS.
 
-The AWS SDK for Go v2 checks ``x-amz-crc32`` against the body of every response (and logs a
-warning for each one without it); the SDKs read ``x-amzn-RequestId`` into their response
-metadata; none of them expects a framework's banner in ``Server``.
+The AWS SDK for Go v2 checks ``x-amz-crc32`` against the body of every response that has one;
+the SDKs read ``x-amzn-RequestId`` into their response metadata (boto3's ``RequestId``, the
+JavaScript SDK's ``$metadata.requestId``); none of them expects a framework's banner in
+``Server``.
 """
 
 from __future__ import annotations
