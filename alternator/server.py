@@ -2,7 +2,8 @@
 
 ``POST /`` carries DynamoDB's JSON protocol: the operation is named by ``X-Amz-Target``, the body
 is JSON (optionally gzip- or deflate-encoded). Every error, expected or not, leaves through
-:func:`_error_response`, shaped like DynamoDB's.
+:func:`_error_response`, shaped like DynamoDB's. Every response, of any route, gets DynamoDB's
+headers in :func:`_stamp_response`.
 
 A request is checked as far as its headers allow before any of its body is read (the signing
 role must exist), and the body is then read within the limits of :mod:`alternator.intake`.
@@ -44,6 +45,7 @@ client_faults = RateLimitedLog(logging.getLogger("alternator.clients"))
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
+REQUEST_ID = "x-amzn-RequestId"
 
 
 @dataclass(slots=True)
@@ -85,11 +87,29 @@ def _error_response(error: DynamoDBError, close: bool = False) -> web.Response:
         body=orjson.dumps(body),
         status=error.status,
         content_type=CONTENT_TYPE,
-        headers={"x-amzn-RequestId": uuid.uuid4().hex},
+        headers={REQUEST_ID: uuid.uuid4().hex},
     )
     if close:
         response.force_close()
     return response
+
+
+async def _stamp_response(request: web.Request, response: web.StreamResponse) -> None:
+    """DynamoDB's headers on every response, success or error, just before they are sent.
+
+    ``x-amz-crc32`` is the CRC32 of the body bytes as sent: the AWS SDK for Go v2 checks it
+    against every response that has one, and fails the call with a warning on a mismatch
+    (tests/test_response_headers.py, tests/test_sdk_clients.py). The server never compresses
+    responses, so those bytes are ``response.body``. DynamoDB names
+    itself ``Server: Server``; aiohttp's default would announce its and Python's versions.
+    """
+    headers = response.headers
+    if REQUEST_ID not in headers:
+        headers[REQUEST_ID] = uuid.uuid4().hex
+    body = response.body if isinstance(response, web.Response) else None
+    if isinstance(body, bytes | bytearray):
+        headers["x-amz-crc32"] = str(zlib.crc32(body))
+    headers["Server"] = "Server"
 
 
 def _decode_body(raw: bytearray, encoding: str, limit: int) -> bytes | bytearray:
@@ -172,8 +192,10 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
     except DynamoDBError as error:
         return _error_response(error, close=not request.content.is_eof())
     except Exception:
-        log.exception("internal error serving %s", printable(target))
-        return _error_response(InternalServerError())
+        response = _error_response(InternalServerError())
+        log.exception("internal error serving %s (request id %s)",
+                      printable(target), response.headers[REQUEST_ID])
+        return response
     finally:
         hold.release()
     body = b"" if operation in EMPTY_RESPONSES else orjson.dumps(result)
@@ -259,6 +281,7 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     limits = config.limits
     budget = Budget(limits.max_buffered_bytes, limits.max_buffered_bytes_per_client)
     app[STATE] = ServerState(config=config, storage=storage, roles=roles, budget=budget)
+    app.on_response_prepare.append(_stamp_response)
     app.router.add_post("/", handle_dynamodb, expect_handler=_expect)
     app.router.add_get("/", handle_health)
     app.router.add_get("/localnodes", handle_localnodes)
