@@ -44,4 +44,4 @@ cassandra-stop:
 	bash scripts/cassandra.sh stop
 
 clean:
-	rm -rf $(VENV) .cassandra .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cassandra .sdk-cache .pytest_cache .mypy_cache .ruff_cache

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing
 import os
-import signal
+import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from alternator.config import (
     WRITE_ISOLATION_ALIASES,
     CassandraConfig,
     Config,
+    Limits,
     parse_write_isolation,
 )
 from alternator.roles import PERMISSIONS, RoleAdmin, resource_of
@@ -85,10 +85,55 @@ def build_parser() -> argparse.ArgumentParser:
               "let superusers write system tables through .scylla.alternator.KS.TABLE "
               "(true/false)", "false")
     serve.add("--workers", "server processes sharing the ports (SO_REUSEPORT)", "1", type=int)
+    serve.add("--sqlite-synchronous",
+              "SQLite's durability: full (acknowledged writes survive an OS crash), normal "
+              "(faster; the last writes may be lost in a crash) or off", "full",
+              choices=("full", "normal", "off"))
+    _add_limit_options(serve)
     serve.add("--region", "AWS region named in table ARNs", "us-east-1")
     serve.add("--log-level", "logging level", "INFO")
     _add_role_commands(commands)
     return parser
+
+
+# (option, Limits field, help); the defaults are Limits' own (docs/security.md explains each).
+LIMIT_OPTIONS = (
+    ("--alternator-max-connections", "max_connections",
+     "open connections per server process; more are answered 503 and closed"),
+    ("--alternator-header-timeout", "header_timeout",
+     "seconds a request's headers may take to arrive"),
+    ("--alternator-body-timeout", "body_timeout",
+     "seconds a request's body may take to arrive"),
+    ("--alternator-idle-timeout", "idle_timeout",
+     "seconds an idle (kept-alive) connection stays open"),
+    ("--alternator-max-buffered-bytes", "max_buffered_bytes",
+     "request bytes in flight per process; past it requests get ThrottlingException"),
+    ("--alternator-max-buffered-bytes-per-client", "max_buffered_bytes_per_client",
+     "request bytes in flight from one client address"),
+    ("--alternator-shutdown-timeout", "shutdown_timeout",
+     "seconds SIGTERM waits for requests in flight before exiting"),
+)
+
+
+def _add_limit_options(serve: _Parser) -> None:
+    defaults = Limits()
+    for option, name, help in LIMIT_OPTIONS:
+        default = getattr(defaults, name)
+        serve.add(option, help, str(default), type=type(default))
+
+
+def _limits_from_args(args: argparse.Namespace) -> Limits:
+    values: dict[str, Any] = {}
+    for option, name, _ in LIMIT_OPTIONS:
+        value = getattr(args, option.lstrip("-").replace("-", "_"))
+        kind = type(getattr(Limits(), name))
+        try:
+            values[name] = kind(value)
+        except ValueError:
+            raise SystemExit(f"alternator: {option} expects a number, got {value!r}") from None
+        if values[name] <= 0:
+            raise SystemExit(f"alternator: {option} must be positive")
+    return Limits(**values)
 
 
 def _add_role_commands(commands: Any) -> None:
@@ -194,6 +239,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         warn_authorization=_flag(args.alternator_warn_authorization),
         credentials_validity=float(args.alternator_credentials_validity),
         workers=max(1, int(args.workers)),
+        sqlite_synchronous=args.sqlite_synchronous,
+        limits=_limits_from_args(args),
         allow_system_table_write=_flag(args.alternator_allow_system_table_write),
     )
 
@@ -209,7 +256,7 @@ def _flag(value: str | bool) -> bool:
 
 
 def _banner(config: Config, port: int | None, https_port: int | None,
-            ca_bundle: Path | None, role: Role | None) -> None:
+            ca_bundle: Path | None, role: DefaultRole | None) -> None:
     endpoints = []
     if port is not None:
         endpoints.append(f"http://{config.address}:{port}")
@@ -220,19 +267,31 @@ def _banner(config: Config, port: int | None, https_port: int | None,
           f"({config.backend} backend{workers})", flush=True)
     if ca_bundle is not None:
         print(f"  export AWS_CA_BUNDLE={ca_bundle.resolve()}", flush=True)
-    if role is not None:
-        print(f"  export AWS_ACCESS_KEY_ID={role.name} "
-              f"AWS_SECRET_ACCESS_KEY='{role.salted_hash}' AWS_DEFAULT_REGION=us-east-1",
+    if role is not None and role.created:
+        # Shown once, when the role is made; later starts say how to read it again.
+        print(f"  export AWS_ACCESS_KEY_ID={role.role.name} "
+              f"AWS_SECRET_ACCESS_KEY='{role.role.salted_hash}' AWS_DEFAULT_REGION=us-east-1",
               flush=True)
+    elif role is not None:
+        print(f"  export AWS_ACCESS_KEY_ID={role.role.name} AWS_SECRET_ACCESS_KEY=\"$(alternator "
+              f"role --sqlite-path {shlex.quote(config.sqlite_path)} secret "
+              f"{shlex.quote(role.role.name)})\" AWS_DEFAULT_REGION=us-east-1", flush=True)
     print(f"  aws dynamodb list-tables --endpoint-url {endpoints[0]}", flush=True)
 
 
-def _default_role(config: Config) -> Role | None:
+@dataclass(frozen=True, slots=True)
+class DefaultRole:
+    role: Role
+    created: bool  # by this start: its secret may be shown
+
+
+def _default_role(config: Config) -> DefaultRole | None:
     if config.backend != "sqlite" or not config.enforce_authorization:
         return None
     admin = RoleAdmin(config.sqlite_path)
     try:
-        return admin.ensure_default()
+        role, created = admin.ensure_default()
+        return DefaultRole(role, created)
     finally:
         admin.close()
 
@@ -251,37 +310,16 @@ def serve(config: Config) -> None:
 
 
 def serve_workers(config: Config) -> None:
-    """Run ``config.workers`` server processes sharing the ports (SO_REUSEPORT)."""
-    from alternator.runner import prepare_tls, run_worker
+    """Run ``config.workers`` server processes sharing the ports (SO_REUSEPORT), supervised."""
+    from alternator.runner import prepare_tls
+    from alternator.supervisor import Supervisor
 
     if config.port == 0 or config.https_port == 0:
         raise SystemExit("alternator: --workers needs fixed ports")
     role = _default_role(config)
     tls = prepare_tls(config)  # once, before the workers start, so they share one certificate
-    context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=run_worker, args=(replace(config, worker_id=i),),
-                                daemon=True)
-                for i in range(config.workers)]
-    for child in children:
-        child.start()
-    _banner(config, config.port, config.https_port, tls.ca_bundle if tls else None, role)
-    stopping = False
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children:
-            if child.is_alive():
-                child.terminate()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    while any(c.is_alive() for c in children):
-        for child in children:
-            child.join(0.5)
-            if not stopping and child.exitcode not in (None, 0):
-                stop(signal.SIGTERM, None)
-                raise SystemExit(f"alternator: a worker exited with code {child.exitcode}")
+    Supervisor(config).run(lambda: _banner(config, config.port, config.https_port,
+                                           tls.ca_bundle if tls else None, role))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -49,6 +49,19 @@ class CassandraConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """What one server process lets clients hold (docs/security.md explains each)."""
+
+    max_connections: int = 1024  # open connections per process; more are answered 503
+    header_timeout: float = 10.0  # seconds from a request's first byte to its last header
+    body_timeout: float = 60.0  # seconds for a request's whole body to arrive
+    idle_timeout: float = 60.0  # seconds a connection may wait for its (next) request
+    max_buffered_bytes: int = 128 * 1024 * 1024  # request bytes in flight in the process
+    max_buffered_bytes_per_client: int = 64 * 1024 * 1024  # of them, from one client address
+    shutdown_timeout: float = 10.0  # seconds SIGTERM waits for in-flight requests
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     address: str = "127.0.0.1"
     port: int | None = 8000  # plain HTTP; None: none
@@ -70,6 +83,8 @@ class Config:
     warn_authorization: bool = False
     credentials_validity: float = 2.0
     workers: int = 1  # processes sharing the ports with SO_REUSEPORT
+    sqlite_synchronous: str = "full"  # SQLite's PRAGMA synchronous: full, normal or off
+    limits: Limits = field(default_factory=Limits)
     worker_id: int = 0  # which of them this process is (system.clients' shard_id)
     # Test-only structures (the derived-row shadow, alternator/derived.py); never in production.
     test_hooks: bool = False

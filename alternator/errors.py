@@ -63,6 +63,18 @@ class RequestEntityTooLarge(DynamoDBError):
     status = 413
 
 
+class RequestTimeout(_CoralError):
+    """The request did not arrive within the server's read timeout (docs/security.md)."""
+
+    status = 408
+
+
+class ThrottlingException(_CoralError):
+    """Too many request bytes in flight; SDKs back off and retry this error on their own."""
+
+    namespace = "com.amazon.coral.availability#"
+
+
 # --- resources --------------------------------------------------------------------------------
 
 

@@ -72,9 +72,10 @@ class RoleAdmin:
     def list(self) -> list[Role]:
         return self.storage.list_roles()
 
-    def ensure_default(self) -> Role:
-        """The superuser a fresh embedded database starts with, created on first use."""
+    def ensure_default(self) -> tuple[Role, bool]:
+        """The superuser a fresh embedded database starts with, created on first use; and
+        whether this call created it."""
         role = self.get(DEFAULT_ROLE)
         if role is None and not self.list():
-            role = self.create(DEFAULT_ROLE, None, superuser=True)
-        return role if role is not None else self.list()[0]
+            return self.create(DEFAULT_ROLE, None, superuser=True), True
+        return (role if role is not None else self.list()[0]), False

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 import signal
-import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from alternator.config import Config
+from alternator.listener import Connections, Site
 from alternator.server import make_app
 from alternator.storage import Storage
 from alternator.tls import ServingFiles, ensure_serving_files, server_context
@@ -28,7 +28,7 @@ async def open_storage(config: Config) -> Storage:
         return cassandra
     from alternator.storage.sqlite import SQLiteStorage
 
-    sqlite = SQLiteStorage(config.sqlite_path)
+    sqlite = SQLiteStorage(config.sqlite_path, config.sqlite_synchronous)
     await sqlite.open()
     return sqlite
 
@@ -40,6 +40,7 @@ class RunningServer:
     port: int | None
     https_port: int | None = None
     tls: ServingFiles | None = None
+    connections: Connections | None = None
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -55,28 +56,22 @@ async def start_server(config: Config, storage: Storage | None = None) -> Runnin
     if storage is None:
         storage = await open_storage(config)
     # Request bodies are inflated by the server itself, after their signature is checked.
-    runner = web.AppRunner(make_app(config, storage), access_log=None, auto_decompress=False)
+    runner = web.AppRunner(make_app(config, storage), access_log=None, auto_decompress=False,
+                           shutdown_timeout=config.limits.shutdown_timeout)
     await runner.setup()
-    server = RunningServer(runner, storage, None, None, tls)
-    reuse = config.workers > 1 or None
+    connections = Connections(config.limits)
+    server = RunningServer(runner, storage, None, None, tls, connections)
+    reuse = config.workers > 1
     if config.port is not None:
-        site = web.TCPSite(runner, config.address, config.port, reuse_port=reuse)
+        site = Site(runner, connections, config.address, config.port, reuse_port=reuse)
         await site.start()
-        server.port = _bound_port(site)
+        server.port = site.bound_port()
     if config.https_port is not None:
-        secure = web.TCPSite(runner, config.address, config.https_port, ssl_context=context,
-                             reuse_port=reuse)
+        secure = Site(runner, connections, config.address, config.https_port,
+                      ssl_context=context, reuse_port=reuse)
         await secure.start()
-        server.https_port = _bound_port(secure)
+        server.https_port = secure.bound_port()
     return server
-
-
-def _bound_port(site: web.TCPSite) -> int:
-    server = site._server
-    assert server is not None
-    sockets = getattr(server, "sockets", None)
-    assert sockets
-    return int(sockets[0].getsockname()[1])
 
 
 def prepare_tls(config: Config) -> ServingFiles | None:
@@ -100,17 +95,13 @@ def run(main: Coroutine[Any, Any, None]) -> None:
     uvloop.run(main)
 
 
-def run_worker(config: Config) -> None:
-    """One of several server processes (``--workers``): serve until SIGTERM."""
-    logging.basicConfig(level="WARNING", stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run(serve_until_signal(config))
-
-
 async def serve_until_signal(
-    config: Config, started: Callable[[RunningServer], None] | None = None
+    config: Config, started: Callable[[RunningServer], None] | None = None,
+    parent: int | None = None,
 ) -> None:
-    """Serve in this process until SIGINT or SIGTERM; ``started`` is told once listening."""
+    """Serve in this process until SIGINT or SIGTERM (or, for a worker, until the process
+    ``parent`` is gone); ``started`` is told once listening. Stopping stops listening at once
+    and lets requests in flight finish for up to ``limits.shutdown_timeout`` seconds."""
     server = await start_server(config)
     if started is not None:
         started(server)
@@ -118,7 +109,18 @@ async def serve_until_signal(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watch = None if parent is None else asyncio.create_task(_watch_parent(parent, stop))
     try:
         await stop.wait()
     finally:
+        if watch is not None:
+            watch.cancel()
         await server.stop()
+
+
+async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """Stop once the supervisor is gone (its worker is then re-parented), in case the
+    PR_SET_PDEATHSIG signal was not available."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    stop.set()

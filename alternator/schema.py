@@ -20,6 +20,10 @@ from alternator.errors import ValidationException
 from alternator.values import AttributeValue, Item, attribute_type, decode_binary, validate_value
 
 KEY_TYPES = ("S", "N", "B")
+# DynamoDB limits a key attribute's name to 255 bytes (other names may be up to 64 KB).
+MAX_KEY_NAME_BYTES = 255
+# Names with this prefix address Scylla's internal tables (system_tables.py).
+INTERNAL_TABLE_PREFIX = ".scylla.alternator."
 _TABLE_NAME_RE = re.compile(r"[a-zA-Z0-9_.\-]+")
 MAX_PARTITION_KEY_BYTES = 2048
 MAX_SORT_KEY_BYTES = 1024
@@ -192,7 +196,11 @@ def parse_create_table(
     req: fields.Request, tags: dict[str, str], now: float | None = None
 ) -> TableSchema:
     name = read_table_name(req)
-    definitions = _parse_attribute_definitions(fields.require_list(req, "AttributeDefinitions"))
+    if name.startswith(INTERNAL_TABLE_PREFIX):
+        raise ValidationException(
+            f"Prefix {INTERNAL_TABLE_PREFIX} is reserved for accessing internal tables"
+        )
+    definitions = parse_attribute_definitions(fields.require_list(req, "AttributeDefinitions"))
     key_schema = fields.require_list(req, "KeySchema")
     partition_key, sort_key = _parse_key_schema(key_schema, definitions)
     for unsupported in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
@@ -219,12 +227,28 @@ def parse_create_table(
     )
 
 
-def _parse_attribute_definitions(raw: list[Any]) -> dict[str, str]:
+def _check_key_name(name: str, member: str) -> None:
+    """A key attribute's name: 1 to 255 bytes (tests/test_names_limits.py)."""
+    if not name:
+        bound = "greater than or equal to 1"
+    elif len(name.encode()) > MAX_KEY_NAME_BYTES:
+        bound = f"less than or equal to {MAX_KEY_NAME_BYTES}"
+    else:
+        return
+    raise ValidationException(
+        f"1 validation error detected: Value '{name}' at '{member}' failed to satisfy "
+        f"constraint: Member must have length {bound}"
+    )
+
+
+def parse_attribute_definitions(raw: list[Any]) -> dict[str, str]:
+    """AttributeDefinitions of CreateTable or UpdateTable: attribute name -> key type."""
     out: dict[str, str] = {}
     for i, entry in enumerate(raw, 1):
         if not isinstance(entry, dict):
             raise fields.wrong_type("AttributeDefinitions", "a structure")
         name = fields.require_str(entry, "AttributeName")
+        _check_key_name(name, f"attributeDefinitions.{i}.member.attributeName")
         kind = fields.require_str(entry, "AttributeType")
         if kind not in KEY_TYPES:
             raise ValidationException(
@@ -233,9 +257,7 @@ def _parse_attribute_definitions(raw: list[Any]) -> dict[str, str]:
                 "Member must satisfy enum value set: [B, N, S]"
             )
         if name in out:
-            raise ValidationException(
-                "Cannot have two attributes with the same name in AttributeDefinitions"
-            )
+            raise ValidationException(f"Duplicate AttributeName={name} in AttributeDefinitions")
         out[name] = kind
     return out
 
@@ -254,6 +276,7 @@ def _parse_key_schema(
         if not isinstance(entry, dict):
             raise fields.wrong_type("KeySchema", "a structure")
         name = fields.require_str(entry, "AttributeName")
+        _check_key_name(name, f"keySchema.{i}.member.attributeName")
         key_type = fields.require_str(entry, "KeyType")
         if key_type not in ("HASH", "RANGE"):
             raise ValidationException(
@@ -295,17 +318,21 @@ def parse_billing(req: fields.Request) -> tuple[str, int, int]:
             )
         return mode, 0, 0
     if throughput is None:
-        raise ValidationException(
-            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits "
-            "must both be specified when BillingMode is PROVISIONED"
-        )
+        # BillingMode PROVISIONED (the default) without ProvisionedThroughput.
+        raise ValidationException("No provisioned throughput specified for the table")
     rcu = fields.optional_int(throughput, "ReadCapacityUnits")
     wcu = fields.optional_int(throughput, "WriteCapacityUnits")
-    if rcu is None or wcu is None:
+    # Inside a given ProvisionedThroughput both members are required.
+    missing = [m for m, v in (("readCapacityUnits", rcu), ("writeCapacityUnits", wcu))
+               if v is None]
+    if missing:
+        count = len(missing)
         raise ValidationException(
-            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits "
-            "must both be specified when BillingMode is PROVISIONED"
+            f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(
+                f"Value null at 'provisionedThroughput.{m}' failed to satisfy constraint: "
+                "Member must not be null" for m in missing)
         )
+    assert rcu is not None and wcu is not None
     for member, value in (("readCapacityUnits", rcu), ("writeCapacityUnits", wcu)):
         if value < 1:
             raise ValidationException(
@@ -321,6 +348,49 @@ def parse_billing(req: fields.Request) -> tuple[str, int, int]:
 
 def table_arn(schema: TableSchema, region: str) -> str:
     return f"arn:aws:dynamodb:{region}:000000000000:table/{schema.name}"
+
+
+# settings key: when UpdateTable last switched the table to PAY_PER_REQUEST (None: never
+# switched to it) and that UpdateTable changed the billing mode at all.
+BILLING_UPDATE_SETTING = "billing_mode_update"
+
+
+def with_billing_mode(schema: TableSchema, mode: str, rcu: int, wcu: int,
+                      now: float | None = None) -> TableSchema:
+    """The schema after an UpdateTable of its billing, remembering when it last went to
+    PAY_PER_REQUEST, for DescribeTable's BillingModeSummary."""
+    settings = dict(schema.settings)
+    if mode != schema.billing_mode:
+        previous = settings.get(BILLING_UPDATE_SETTING)
+        if previous is not None:
+            last = previous.get("last_pay_per_request")
+        else:  # a table created PAY_PER_REQUEST was last switched to it when created
+            last = schema.created_at if schema.billing_mode == "PAY_PER_REQUEST" else None
+        if mode == "PAY_PER_REQUEST":
+            last = time.time() if now is None else now
+        settings[BILLING_UPDATE_SETTING] = {"last_pay_per_request": last}
+    return replace(schema, billing_mode=mode, read_capacity=rcu, write_capacity=wcu,
+                   settings=settings)
+
+
+def _billing_mode_summary(schema: TableSchema) -> dict[str, Any] | None:
+    updated = schema.settings.get(BILLING_UPDATE_SETTING)
+    if updated is None and schema.billing_mode != "PAY_PER_REQUEST":
+        return None
+    summary: dict[str, Any] = {"BillingMode": schema.billing_mode}
+    last = schema.created_at if updated is None else updated.get("last_pay_per_request")
+    if last is not None:
+        summary["LastUpdateToPayPerRequestDateTime"] = last
+    return summary
+
+
+def describe_deleted(schema: TableSchema, region: str) -> dict[str, Any]:
+    """DeleteTable's TableDescription: DynamoDB leaves out the key schema, the attribute
+    definitions and the creation time (tests/test_tables_exactness.py)."""
+    out = describe(schema, region, status="DELETING")
+    for member in ("KeySchema", "AttributeDefinitions", "CreationDateTime"):
+        del out[member]
+    return out
 
 
 def describe(schema: TableSchema, region: str, status: str = "ACTIVE") -> dict[str, Any]:
@@ -346,11 +416,9 @@ def describe(schema: TableSchema, region: str, status: str = "ACTIVE") -> dict[s
         "TableId": schema.table_id,
         "DeletionProtectionEnabled": False,
     }
-    if schema.billing_mode == "PAY_PER_REQUEST":
-        out["BillingModeSummary"] = {
-            "BillingMode": "PAY_PER_REQUEST",
-            "LastUpdateToPayPerRequestDateTime": schema.created_at,
-        }
+    summary = _billing_mode_summary(schema)
+    if summary is not None:
+        out["BillingModeSummary"] = summary
     return out
 
 

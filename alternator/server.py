@@ -2,7 +2,12 @@
 
 ``POST /`` carries DynamoDB's JSON protocol: the operation is named by ``X-Amz-Target``, the body
 is JSON (optionally gzip- or deflate-encoded). Every error, expected or not, leaves through
-:func:`_error_response`, shaped like DynamoDB's.
+:func:`_error_response`, shaped like DynamoDB's. Every response, of any route, gets DynamoDB's
+headers in :func:`_stamp_response`.
+
+A request is checked as far as its headers allow before any of its body is read (the signing
+role must exist), and the body is then read within the limits of :mod:`alternator.intake`.
+Connections and their timeouts are :mod:`alternator.listener`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from alternator.auth.authenticate import authenticate
+from alternator.auth import sigv4
+from alternator.auth.authenticate import identify, verify
 from alternator.auth.credentials import Principal, RoleCache
 from alternator.config import Config
 from alternator.errors import (
@@ -27,14 +33,19 @@ from alternator.errors import (
     SerializationException,
     UnknownOperationException,
 )
-from alternator.operations import HANDLERS, RequestContext
+from alternator.faults import RateLimitedLog, json_safe, printable
+from alternator.intake import Budget, ClientGone, Hold, read_body
+from alternator.operations import EMPTY_RESPONSES, HANDLERS, RequestContext
 from alternator.operations.context import ClientInfo, Counters
 from alternator.storage import Storage
 
 log = logging.getLogger("alternator")
+# Faults a client can repeat at will (bad signatures while only warning, slow bodies, ...).
+client_faults = RateLimitedLog(logging.getLogger("alternator.clients"))
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
+REQUEST_ID = "x-amzn-RequestId"
 
 
 @dataclass(slots=True)
@@ -42,6 +53,7 @@ class ServerState:
     config: Config
     storage: Storage
     roles: RoleCache
+    budget: Budget
     counters: Counters = field(default_factory=Counters)
     # The requests being served right now, with their signer (for system.clients).
     active: dict[int, tuple[web.Request, str | None]] = field(default_factory=dict)
@@ -55,7 +67,7 @@ class ServerState:
                 port=int(peer[1]) if peer else 0,
                 ssl_enabled=request.secure,
                 shard_id=self.config.worker_id,
-                driver_name=request.headers.get("User-Agent", ""),
+                driver_name=json_safe(request.headers.get("User-Agent", "")),
                 username=username,
             ))
         return out
@@ -64,16 +76,43 @@ class ServerState:
 STATE = web.AppKey("state", ServerState)
 
 
-def _error_response(error: DynamoDBError) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(error.body()),
+def _error_response(error: DynamoDBError, close: bool = False) -> web.Response:
+    """DynamoDB's error body. Messages may quote client text: bytes that are not UTF-8 are
+    shown escaped (tests/test_headers.py)."""
+    body = error.body()
+    key = error.message_key
+    if isinstance(body.get(key), str):
+        body[key] = json_safe(body[key])
+    response = web.Response(
+        body=orjson.dumps(body),
         status=error.status,
         content_type=CONTENT_TYPE,
-        headers={"x-amzn-RequestId": uuid.uuid4().hex},
+        headers={REQUEST_ID: uuid.uuid4().hex},
     )
+    if close:
+        response.force_close()
+    return response
 
 
-def _decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
+async def _stamp_response(request: web.Request, response: web.StreamResponse) -> None:
+    """DynamoDB's headers on every response, success or error, just before they are sent.
+
+    ``x-amz-crc32`` is the CRC32 of the body bytes as sent: the AWS SDK for Go v2 checks it
+    against every response that has one, and fails the call with a warning on a mismatch
+    (tests/test_response_headers.py, tests/test_sdk_clients.py). The server never compresses
+    responses, so those bytes are ``response.body``. DynamoDB names
+    itself ``Server: Server``; aiohttp's default would announce its and Python's versions.
+    """
+    headers = response.headers
+    if REQUEST_ID not in headers:
+        headers[REQUEST_ID] = uuid.uuid4().hex
+    body = response.body if isinstance(response, web.Response) else None
+    if isinstance(body, bytes | bytearray):
+        headers["x-amz-crc32"] = str(zlib.crc32(body))
+    headers["Server"] = "Server"
+
+
+def _decode_body(raw: bytearray, encoding: str, limit: int) -> bytes | bytearray:
     """Undo Content-Encoding, refusing bodies that inflate past the request limit.
 
     The server runs with aiohttp's own decompression off: the signature covers the bytes as
@@ -102,7 +141,7 @@ def _decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
     return body
 
 
-def _parse_json(body: bytes) -> dict[str, Any]:
+def _parse_json(body: bytes | bytearray) -> dict[str, Any]:
     try:
         req = orjson.loads(body) if body else {}
     except orjson.JSONDecodeError:
@@ -115,6 +154,7 @@ def _parse_json(body: bytes) -> dict[str, Any]:
 
 async def handle_dynamodb(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    hold = Hold(state.budget, _client_address(request))
     try:
         target = request.headers.get("X-Amz-Target", "")
         operation = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
@@ -122,16 +162,22 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
         limit = state.config.max_request_bytes
         if request.content_length is not None and request.content_length > limit:
             raise RequestEntityTooLarge(f"Request size exceeds {limit} bytes")
+        signer = await _identify(state, request)
         try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise RequestEntityTooLarge(f"Request size exceeds {limit} bytes") from None
-        principal = await _authenticate(state, request, raw)
+            raw = await read_body(request.content, hold, request.content_length, limit,
+                                  state.config.limits.body_timeout)
+        except DynamoDBError as error:
+            client_faults.log(logging.INFO, "%s from %s: %s", error.code, request.remote,
+                              error.message)
+            return _error_response(error, close=True)
+        principal = _verify(state, request, signer, raw)
         body = _decode_body(raw, request.headers.get("Content-Encoding", "").lower(), limit)
+        del raw
         if handler is None:
             raise UnknownOperationException(f"Unknown operation {target!r}" if target else
                                             "Missing X-Amz-Target header")
         req = _parse_json(body)
+        del body
         ctx = RequestContext(state.storage, state.config, principal, state.roles, state.clients,
                              state.counters)
         key = id(request)
@@ -140,35 +186,80 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
             result = await handler(ctx, req)
         finally:
             del state.active[key]
+    except ClientGone:
+        log.debug("client %s went away before its request was read", request.remote)
+        return _error_response(SerializationException("Incomplete request"), close=True)
     except DynamoDBError as error:
-        return _error_response(error)
+        return _error_response(error, close=not request.content.is_eof())
     except Exception:
-        log.exception("internal error serving %s", request.headers.get("X-Amz-Target"))
-        return _error_response(InternalServerError())
-    return web.Response(body=orjson.dumps(result), content_type=CONTENT_TYPE)
+        response = _error_response(InternalServerError())
+        log.exception("internal error serving %s (request id %s)",
+                      printable(target), response.headers[REQUEST_ID])
+        return response
+    finally:
+        hold.release()
+    body = b"" if operation in EMPTY_RESPONSES else orjson.dumps(result)
+    return web.Response(body=body, content_type=CONTENT_TYPE)
 
 
-async def _authenticate(state: ServerState, request: web.Request, body: bytes) -> Principal | None:
-    """The signing role, or None when authorization is off (or only warned about and failing)."""
+def _client_address(request: web.Request) -> str:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return str(peer[0]) if peer else ""
+
+
+Signer = tuple[sigv4.SignedRequest, Principal]
+
+
+async def _identify(state: ServerState, request: web.Request) -> Signer | None:
+    """Who signed the request, from its headers alone; None when not checked (authorization
+    off, or only warned about and failing)."""
     config = state.config
     if not (config.enforce_authorization or config.warn_authorization):
         return None
     try:
-        return await authenticate(
-            state.roles, request.method, request.rel_url.raw_path,
-            request.rel_url.raw_query_string, request.headers, body,
-            datetime.now(UTC),
-        )
+        return await identify(state.roles, request.headers, datetime.now(UTC))
     except DynamoDBError as error:
-        if config.enforce_authorization:
-            raise
-        state.counters.authentication_warnings += 1
-        log.warning("authentication would fail: %s: %s", error.code, error.message)
+        _auth_failed(state, error)
         return None
 
 
+def _verify(state: ServerState, request: web.Request, signer: Signer | None,
+            body: bytearray) -> Principal | None:
+    if signer is None:
+        return None
+    try:
+        return verify(signer[0], signer[1], request.method, request.rel_url.raw_path,
+                      request.rel_url.raw_query_string, request.headers, body,
+                      datetime.now(UTC))
+    except DynamoDBError as error:
+        _auth_failed(state, error)
+        return None
+
+
+def _auth_failed(state: ServerState, error: DynamoDBError) -> None:
+    if state.config.enforce_authorization:
+        raise error
+    state.counters.authentication_warnings += 1
+    client_faults.log(logging.WARNING, "authentication would fail: %s: %s", error.code,
+                      printable(error.message))
+
+
+async def _expect(request: web.Request) -> web.Response | None:
+    """``Expect: 100-continue`` is answered as HTTP says; any other expectation is refused in
+    DynamoDB's shape (aiohttp's own refusal quoted the header raw, failing on non-UTF-8)."""
+    if request.headers.get("Expect", "").strip().lower() == "100-continue":
+        # A client that cannot be identified is refused before it sends its body at all.
+        try:
+            await _identify(request.app[STATE], request)
+        except DynamoDBError as error:
+            return _error_response(error, close=True)
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return None
+    return _error_response(SerializationException("Unsupported Expect header"), close=True)
+
+
 async def handle_health(request: web.Request) -> web.Response:
-    return web.Response(text=f"healthy: {request.host}")
+    return web.Response(text=f"healthy: {printable(request.host, limit=None)}")
 
 
 async def handle_localnodes(request: web.Request) -> web.Response:
@@ -187,8 +278,11 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     # own limit sits just above it as a backstop.
     app = web.Application(client_max_size=config.max_request_bytes + 1)
     roles = RoleCache(storage, config.credentials_validity)
-    app[STATE] = ServerState(config=config, storage=storage, roles=roles)
-    app.router.add_post("/", handle_dynamodb)
+    limits = config.limits
+    budget = Budget(limits.max_buffered_bytes, limits.max_buffered_bytes_per_client)
+    app[STATE] = ServerState(config=config, storage=storage, roles=roles, budget=budget)
+    app.on_response_prepare.append(_stamp_response)
+    app.router.add_post("/", handle_dynamodb, expect_handler=_expect)
     app.router.add_get("/", handle_health)
     app.router.add_get("/localnodes", handle_localnodes)
     return app

@@ -47,7 +47,9 @@ _SET_NAMES = {"SS": "string", "NS": "number", "BS": "binary"}
 def parse_number(text: Any) -> Decimal:
     """Parse a DynamoDB number string, enforcing DynamoDB's precision and range."""
     if not isinstance(text, str):
-        raise ValidationException("NUMBER_VALUE cannot be converted to String")
+        # A JSON number where DynamoDB wants the number's text is a serialization error
+        # (tests/test_condition_exactness.py::test_a_json_number_is_a_serialization_error).
+        raise SerializationException("NUMBER_VALUE cannot be converted to String")
     if not _NUMBER_RE.fullmatch(text):
         raise ValidationException(
             "The parameter cannot be converted to a numeric value: " + text

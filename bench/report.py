@@ -114,7 +114,14 @@ def comparisons(results: Results, workers: int) -> dict[str, Any]:
         auth = {"get_ops_auth": auth_on, "get_ops_noauth": auth_off,
                 "us_per_request": (1 / auth_on - 1 / auth_off) * 1e6,
                 "throughput_cost": 1 - auth_on / auth_off}
-    return {"ratios": ratios, "latency": latency, "signature_check": auth}
+    full = _get(results, "sqlite-w1-sync-full", "put")
+    normal = _get(results, "sqlite-w1-sync-normal", "put")
+    durability = None
+    if full and normal:
+        durability = {"put_ops_full": full, "put_ops_normal": normal,
+                      "throughput_cost": 1 - full / normal}
+    return {"ratios": ratios, "latency": latency, "signature_check": auth,
+            "durability": durability}
 
 
 def comparison_text(c: dict[str, Any]) -> str:
@@ -138,6 +145,12 @@ def comparison_text(c: dict[str, Any]) -> str:
                      f"{auth['get_ops_noauth']:.0f} ops/s without = "
                      f"{auth['us_per_request']:.0f} us per request "
                      f"({auth['throughput_cost']:.0%} of the throughput)")
+    durability = c.get("durability")
+    if durability:
+        lines.append(f"durable acknowledgements (1 worker, PutItem, synchronous=full): "
+                     f"{durability['put_ops_full']:.0f} vs {durability['put_ops_normal']:.0f} "
+                     f"ops/s with normal ({durability['throughput_cost']:.0%} of the "
+                     "throughput)")
     return "\n".join(lines)
 
 

@@ -148,6 +148,14 @@ class Bench:
             Target("sqlite-w1-noauth", "embedded backend, 1 worker, "
                    "--alternator-enforce-authorization false",
                    [Run("get", "get")], "sqlite", lambda b: b.start_alternator_sqlite(1, False)),
+            Target("sqlite-w1-sync-full", "embedded backend, 1 worker, PutItem with "
+                   "--sqlite-synchronous full (the default: durable acknowledgements)",
+                   [Run("put", "put")], "sqlite",
+                   lambda b: b.start_alternator_sqlite(1, True, "full")),
+            Target("sqlite-w1-sync-normal", "embedded backend, 1 worker, PutItem with "
+                   "--sqlite-synchronous normal",
+                   [Run("put", "put")], "sqlite",
+                   lambda b: b.start_alternator_sqlite(1, True, "normal")),
             Target("dynamodb-local", "DynamoDB Local 3.x (-inMemory -sharedDb), JDK 17",
                    standard_runs(), "peer", lambda b: b.start_dynamodb_local()),
             Target("moto", "moto_server", standard_runs(), "peer", lambda b: b.start_moto()),
@@ -192,14 +200,15 @@ class Bench:
              "--alternator-write-isolation", "only_rmw_uses_lwt"]))
         return Endpoint(port, "cassandra", node.secret(), child.pid if workers == 1 else None)
 
-    def start_alternator_sqlite(self, workers: int, auth: bool) -> Endpoint:
-        db = self.tmp / f"sqlite-w{workers}-{'auth' if auth else 'noauth'}.db"
+    def start_alternator_sqlite(self, workers: int, auth: bool,
+                                synchronous: str = "full") -> Endpoint:
+        db = self.tmp / f"sqlite-w{workers}-{'auth' if auth else 'noauth'}-{synchronous}.db"
         secret = peers.sqlite_role(db)
         port = peers.free_port()
         child = self.spawned(peers.alternator(
             self.logdir, f"alternator-sqlite-w{workers}", port, workers, "sqlite",
             ["--sqlite-path", str(db), "--alternator-enforce-authorization",
-             "true" if auth else "false"]))
+             "true" if auth else "false", "--sqlite-synchronous", synchronous]))
         return Endpoint(port, "bench", secret, child.pid if workers == 1 else None)
 
     def start_dynamodb_local(self) -> Endpoint:

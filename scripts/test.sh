@@ -17,6 +17,23 @@ if [ "${CI:-}" = "true" ] && ! docker compose version >/dev/null 2>&1 \
         >/dev/null 2>&1 || echo "   (could not install docker-compose; that check will skip)"
 fi
 
+# The client-compatibility stage (tests/test_sdk_clients.py) runs programs on Node, Go and the
+# JVM; under CI it fails rather than skips a client whose toolchain is missing, so install the
+# missing ones from Debian's packages first. (The SDKs themselves come from npm, the Go module
+# proxy, Maven Central and PyPI, into .sdk-cache/.)
+if [ "${CI:-}" = "true" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    missing=()
+    { command -v node && command -v npm; } >/dev/null 2>&1 || missing+=(nodejs npm)
+    command -v go >/dev/null 2>&1 || missing+=(golang-go)
+    command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+    command -v mvn >/dev/null 2>&1 || missing+=(maven)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "== installing ${missing[*]} (Debian) for the client-compatibility stage"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            "${missing[@]}") >/dev/null 2>&1 || echo "   (could not install them; the stage will fail)"
+    fi
+fi
+
 echo "== lint (ruff, mypy --strict)"
 "${VENV:-.venv}/bin/ruff" check alternator tests
 "${VENV:-.venv}/bin/mypy"

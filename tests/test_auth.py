@@ -204,6 +204,33 @@ def test_creator_may_use_and_drop_its_table(endpoint: Endpoint, roles: Roles) ->
     client.delete_table(TableName=table)
 
 
+def test_dropping_a_table_revokes_its_creators_permissions(endpoint: Endpoint, dynamodb: Any,
+                                                           roles: Roles) -> None:
+    """A role that created and dropped a table has no rights on the next table of that name
+    (as CQL revokes permissions on a dropped table); the embedded backend kept them."""
+    name, secret = roles.create()
+    roles.grant("CREATE", name)
+    client = as_role(endpoint, name, secret)
+    table = create_table(client, [("p", "HASH", "S")])
+    client.delete_table(TableName=table)
+    dynamodb.get_waiter("table_not_exists").wait(TableName=table,
+                                                 WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    try:
+        dynamodb.put_item(TableName=table, Item={"p": {"S": "k"}, "secret": {"S": "theirs"}})
+        roles.settle()
+        with pytest.raises(ClientError) as exc:
+            client.get_item(TableName=table, Key={"p": {"S": "k"}})
+        assert code_of(exc) == "AccessDeniedException"
+        with pytest.raises(ClientError) as exc:
+            client.delete_table(TableName=table)
+        assert code_of(exc) == "AccessDeniedException"
+    finally:
+        dynamodb.delete_table(TableName=table)
+
+
 def test_superuser_may_do_everything(endpoint: Endpoint, roles: Roles, auth_table: str) -> None:
     name, secret = roles.create(superuser=True)
     client = as_role(endpoint, name, secret)

@@ -175,12 +175,6 @@ def test_update_keeps_other_attributes(dynamodb: Any, table_hash: str,
     assert get(dynamodb, table_hash, key) == {**key, "a": {"N": "10"}, "b": {"N": "2"}}
 
 
-def test_update_remove_only_creates_item(dynamodb: Any, table_hash: str,
-                                         key: dict[str, Any]) -> None:
-    dynamodb.update_item(TableName=table_hash, Key=key, UpdateExpression="REMOVE x")
-    assert get(dynamodb, table_hash, key) == key
-
-
 def test_update_arithmetic_and_functions(dynamodb: Any, table_hash: str,
                                          key: dict[str, Any]) -> None:
     dynamodb.put_item(TableName=table_hash, Item={**key, "n": {"N": "5"},

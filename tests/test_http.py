@@ -37,7 +37,8 @@ def dynamodb_call(endpoint: Endpoint, target: str | None, body: bytes,
     if sign:
         all_headers = signed_headers(endpoint, body, all_headers)
     status, data = request(endpoint, "POST", "/", body, all_headers)
-    return status, json.loads(data)
+    # TagResource and UntagResource answer an empty body.
+    return status, json.loads(data) if data else {}
 
 
 def error_code(body: dict[str, Any]) -> str:

@@ -330,6 +330,13 @@ PREFIX = "1 validation error detected: "
     ({"FilterExpression": "a >"}, None),
     ({"ExclusiveStartKey": {"p": {"S": "x"}}},
      "The provided starting key is invalid: The provided key element does not match the schema"),
+    # Not a full key of the table (issue 12): extra attributes, a wrong key type.
+    ({"ExclusiveStartKey": {"p": {"S": "x"}, "c": {"N": "1"}, "a": {"N": "1"}}},
+     "The provided starting key is invalid: The provided key element does not match the schema"),
+    ({"ExclusiveStartKey": {"p": {"S": "x"}, "c": {"S": "1"}}},
+     "The provided starting key is invalid: The provided key element does not match the schema"),
+    ({"ExclusiveStartKey": {"c": {"N": "1"}}},
+     "The provided starting key is invalid: The provided key element does not match the schema"),
     ({"ExclusiveStartKey": {"p": {"S": "other"}, "c": {"N": "1"}}},
      "The provided starting key is outside query boundaries based on provided conditions"),
     ({"ReturnConsumedCapacity": "DUMMY"},

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_processes import start_process
 
 from conftest import sqlite_superuser, unique_table_name
+from test_processes import start_process
 
 ITEMS = 100_000
 PAYLOAD = "x" * 1000  # about 1 KB an item: 100 MB in all, about 100 pages of 1 MB

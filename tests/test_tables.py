@@ -127,9 +127,18 @@ DEFS = [{"AttributeName": "p", "AttributeType": "S"}]
     ({"AttributeDefinitions": [{"AttributeName": "p", "AttributeType": "X"}]},
      "1 validation error detected: Value 'X' at 'attributeDefinitions.1.member.attributeType' "
      "failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]"),
-    ({"BillingMode": "PROVISIONED"},
-     "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must "
-     "both be specified when BillingMode is PROVISIONED"),
+    ({"BillingMode": "PROVISIONED"}, "No provisioned throughput specified for the table"),
+    ({"BillingMode": None}, "No provisioned throughput specified for the table"),
+    ({"BillingMode": "PROVISIONED", "ProvisionedThroughput": {"ReadCapacityUnits": 1}},
+     "1 validation error detected: Value null at 'provisionedThroughput.writeCapacityUnits' "
+     "failed to satisfy constraint: Member must not be null"),
+    ({"BillingMode": "PROVISIONED", "ProvisionedThroughput": {}},
+     "2 validation errors detected: Value null at 'provisionedThroughput.readCapacityUnits' "
+     "failed to satisfy constraint: Member must not be null; Value null at "
+     "'provisionedThroughput.writeCapacityUnits' failed to satisfy constraint: Member must not "
+     "be null"),
+    ({"AttributeDefinitions": [*DEFS, {"AttributeName": "p", "AttributeType": "N"}]},
+     "Duplicate AttributeName=p in AttributeDefinitions"),
     ({"BillingMode": "PAY_PER_REQUEST",
       "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}},
      "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
@@ -139,8 +148,8 @@ def test_create_table_validation(raw_dynamodb: Any, kwargs: dict[str, Any], mess
     request: dict[str, Any] = {"TableName": unique_table_name(), "KeySchema": KEY,
                                "AttributeDefinitions": DEFS, "BillingMode": "PAY_PER_REQUEST"}
     request.update(kwargs)
-    if request.get("BillingMode") == "PROVISIONED" and "ProvisionedThroughput" in request:
-        del request["ProvisionedThroughput"]
+    if request.get("BillingMode") is None:
+        del request["BillingMode"]
     with pytest.raises(ClientError) as exc:
         raw_dynamodb.create_table(**request)
     assert error_of(exc) == ("ValidationException", message)
@@ -193,7 +202,9 @@ def test_update_table_billing(dynamodb: Any) -> None:
         assert updated["ProvisionedThroughput"]["ReadCapacityUnits"] == 3
         table = dynamodb.describe_table(TableName=name)["Table"]
         assert table["ProvisionedThroughput"]["WriteCapacityUnits"] == 4
-        assert "BillingModeSummary" not in table
+        # Once UpdateTable has changed the billing mode, the summary says so (issue 12).
+        assert table["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+        assert updated["BillingModeSummary"] == table["BillingModeSummary"]
         dynamodb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
         table = dynamodb.describe_table(TableName=name)["Table"]
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"

@@ -308,9 +308,11 @@ def verify(
 
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     """HMAC chain "AWS4"+secret -> date -> region -> service -> "aws4_request"."""
-    key = _hmac_digest(("AWS4" + secret).encode("utf-8"), date.encode("utf-8"), "sha256")
-    key = _hmac_digest(key, region.encode("utf-8"), "sha256")
-    key = _hmac_digest(key, service.encode("utf-8"), "sha256")
+    # A header's bytes that are not UTF-8 reach here as surrogate escapes: signed as sent.
+    key = _hmac_digest(("AWS4" + secret).encode("utf-8", "surrogateescape"),
+                       date.encode("utf-8", "surrogateescape"), "sha256")
+    key = _hmac_digest(key, region.encode("utf-8", "surrogateescape"), "sha256")
+    key = _hmac_digest(key, service.encode("utf-8", "surrogateescape"), "sha256")
     return _hmac_digest(key, b"aws4_request", "sha256")
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from alternator.errors import ValidationException
+from alternator.errors import SerializationException, ValidationException
 from alternator.expressions import checks
 from alternator.expressions.ast import (
     AddAction,
@@ -43,7 +43,7 @@ from alternator.expressions.ast import (
     ValueRef,
 )
 from alternator.expressions.parser import parse_condition, parse_projection, parse_update
-from alternator.values import validate_value
+from alternator.values import check_attribute_name, validate_value
 
 _NAME_KEY = re.compile(r"#[A-Za-z0-9_]+")
 _VALUE_KEY = re.compile(r":[A-Za-z0-9_]+")
@@ -136,14 +136,17 @@ def _validate_names(names: Mapping[str, Any] | None) -> dict[str, str]:
                 f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
             )
         if not isinstance(name, str):
-            raise ValidationException(
-                f"ExpressionAttributeNames contains invalid value: Not a string for key {key}"
+            # A JSON number (or anything else) where a string belongs is the JSON front end's
+            # SerializationException (tests/test_legacy_exactness.py).
+            raise SerializationException(
+                "Unexpected value type in payload for ExpressionAttributeNames: expected a string"
             )
         if not name:
             raise ValidationException(
                 "ExpressionAttributeNames contains invalid value: Empty attribute name "
                 f"for key {key}"
             )
+        check_attribute_name(name)
     return dict(names)
 
 

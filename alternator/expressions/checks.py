@@ -71,9 +71,10 @@ def check_condition(condition: Condition, kind: Kind) -> None:
 def _condition_error(condition: Condition) -> str | None:
     match condition:
         case Compare(op, left, right):
-            return _distinct(op, (left, right)) or _operands_error((left, right))
+            return (_distinct(op, (left, right)) or _operands_error((left, right))
+                    or (_ordered_error(op, (left, right)) if op in _ORDERING else None))
         case Between(operand, low, high):
-            return _operands_error((operand, low, high)) or _between_error(low, high)
+            return _operands_error((operand, low, high)) or _between_error(operand, low, high)
         case In(operand, options):
             return _operands_error((operand, *options))
         case Call(name, args):
@@ -98,6 +99,19 @@ def _operands_error(operands: Iterable[Operand]) -> str | None:
     return None
 
 
+_ORDERING = frozenset({"<", "<=", ">", ">="})
+_ORDERED_TYPES = frozenset({"S", "N", "B"})
+
+
+def _ordered_error(op: str, operands: Iterable[Operand]) -> str | None:
+    """An ordering operator given a constant it cannot order is an error (while a value of such
+    a type in the item only makes the comparison false): tests/test_condition_exactness.py."""
+    for operand in operands:
+        if isinstance(operand, Value) and type_of(operand.value) not in _ORDERED_TYPES:
+            return _incorrect_operand(op, type_of(operand.value))
+    return None
+
+
 def _distinct(op: str, operands: tuple[Operand, ...]) -> str | None:
     first = operands[0]
     if isinstance(first, Path) and any(first == other for other in operands[1:]):
@@ -108,15 +122,18 @@ def _distinct(op: str, operands: tuple[Operand, ...]) -> str | None:
     return None
 
 
-def _between_error(low: Operand, high: Operand) -> str | None:
+def _between_error(operand: Operand, low: Operand, high: Operand) -> str | None:
     if not (isinstance(low, Value) and isinstance(high, Value)):
-        return None
+        return _ordered_error("BETWEEN", (operand, low, high))
     bounds = (
         f"lower bound operand: AttributeValue: {describe(low.value)}, "
         f"upper bound operand: AttributeValue: {describe(high.value)}"
     )
     if type_of(low.value) != type_of(high.value):
         return "The BETWEEN operator requires same data type for lower and upper bounds; " + bounds
+    message = _ordered_error("BETWEEN", (operand, low, high))
+    if message is not None:
+        return message
     order = compare_scalars(low.value, high.value)
     if order is not None and order > 0:
         return (

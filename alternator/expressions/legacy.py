@@ -35,7 +35,7 @@ from alternator.expressions.ast import (
     Value,
 )
 from alternator.expressions.keys import build_key_condition
-from alternator.values import compare_scalars, validate_value
+from alternator.values import check_attribute_name, compare_scalars, validate_value
 
 _INVALID = "One or more parameter values were invalid: "
 _OPERATORS = (
@@ -78,6 +78,7 @@ def expected_condition(
 ) -> Condition | None:
     """The condition of an ``Expected`` parameter (None when there is nothing to check)."""
     if not expected:
+        _check_operator_alone(conditional_operator)
         return None
     conditions = [_expected_one(name, _spec(spec, "Expected")) for name, spec in expected.items()]
     return _combine(conditions, conditional_operator)
@@ -90,11 +91,14 @@ def filter_condition(
 ) -> Condition | None:
     """The condition of a ``QueryFilter`` or ``ScanFilter`` parameter."""
     if not conditions:
+        _check_operator_alone(conditional_operator)
         return None
     where = parameter[0].lower() + parameter[1:]
     out = []
     for name, spec in conditions.items():
-        operator = spec.get("ComparisonOperator") if isinstance(spec, Mapping) else None
+        check_attribute_name(name)
+        operator = _text(spec.get("ComparisonOperator"), "ComparisonOperator") \
+            if isinstance(spec, Mapping) else None
         if operator is None:
             raise ValidationException(
                 f"1 validation error detected: Value null at '{where}.{name}.member."
@@ -103,6 +107,13 @@ def filter_condition(
         values = _list_of(spec.get("AttributeValueList"), "AttributeValueList")
         out.append(_comparison(name, operator, values, f"{where}.{name}.member"))
     return _combine(out, conditional_operator)
+
+
+def _check_operator_alone(conditional_operator: str | None) -> None:
+    """ConditionalOperator needs conditions to combine; an empty Expected (or filter) alone is
+    accepted, as no condition (tests/test_legacy_exactness.py)."""
+    if conditional_operator is not None:
+        raise ValidationException("ConditionalOperator cannot be used without Filter or Expected")
 
 
 def _combine(conditions: list[Condition], conditional_operator: str | None) -> Condition:
@@ -121,6 +132,15 @@ def _spec(value: Any, parameter: str) -> Mapping[str, Any]:
     return value
 
 
+def _text(value: Any, member: str) -> Any:
+    """A member that must be a JSON string: anything else is a SerializationException, as
+    DynamoDB's JSON front end answers (tests/test_legacy_exactness.py)."""
+    if value is not None and not isinstance(value, str):
+        raise SerializationException(
+            f"Unexpected value type in payload for {member}: expected a string")
+    return value
+
+
 def _list_of(value: Any, parameter: str) -> list[Any]:
     if value is None:
         return []
@@ -131,12 +151,13 @@ def _list_of(value: Any, parameter: str) -> list[Any]:
 
 
 def _expected_one(name: str, spec: Mapping[str, Any]) -> Condition:
+    check_attribute_name(name)
     if "AttributeValueList" in spec and "Value" in spec:
         raise ValidationException(
             _INVALID + f"Value and AttributeValueList cannot be used together for Attribute: {name}"
         )
     if "ComparisonOperator" in spec:
-        operator = spec["ComparisonOperator"]
+        operator = _text(spec["ComparisonOperator"], "ComparisonOperator")
         if "Exists" in spec:
             raise ValidationException(
                 _INVALID + f"Exists and ComparisonOperator cannot be used together for "
@@ -247,7 +268,7 @@ def key_conditions(
     parsed: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {}
     for name, raw in conditions.items():
         spec = _spec(raw, "KeyConditions")
-        operator = spec.get("ComparisonOperator")
+        operator = _text(spec.get("ComparisonOperator"), "ComparisonOperator")
         where = f"keyConditions.{name}.member"
         if not isinstance(operator, str):
             raise ValidationException(
@@ -272,7 +293,8 @@ def attribute_updates(updates: Mapping[str, Any]) -> Update:
     adds: list[AddAction] = []
     deletes: list[DeleteAction] = []
     for name, spec in updates.items():
-        action = spec.get("Action", "PUT")
+        check_attribute_name(name)
+        action = _text(spec.get("Action", "PUT"), "Action")
         if action not in ("ADD", "PUT", "DELETE"):
             raise _enum_error(
                 action, f"attributeUpdates.{name}.member.action", ("ADD", "PUT", "DELETE")
@@ -309,8 +331,14 @@ def attribute_updates(updates: Mapping[str, Any]) -> Update:
 
 
 def attributes_to_get(names: Sequence[str]) -> Projection:
+    if not names:
+        raise ValidationException(
+            "1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy "
+            "constraint: Member must have length greater than or equal to 1"
+        )
     seen: set[str] = set()
     for name in names:
+        check_attribute_name(name)
         if name in seen:
             raise ValidationException(
                 _INVALID + f"Duplicate value in attribute name: {name}"

@@ -11,7 +11,7 @@ TokenKind: TypeAlias = Literal["name", "hashname", "value", "number", "punct", "
 _TOKEN_RE = re.compile(
     r"""
     (?P<ws>[ \t\r\n]+)
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<name>[A-Za-z][A-Za-z0-9_]*)
   | (?P<hashname>\#[A-Za-z0-9_]+)
   | (?P<value>:[A-Za-z0-9_]+)
   | (?P<number>[0-9]+)

@@ -48,8 +48,9 @@ from alternator.values import MAX_NESTING_DEPTH
 
 MAX_EXPRESSION_BYTES = 4096
 MAX_IN_OPERANDS = 100
-# Parentheses and nested function calls deeper than this are refused as a syntax error at the
-# offending token; it keeps the recursion bounded (DynamoDB's own limit is not documented).
+# Parentheses, NOTs and nested function calls deeper than this are refused as a syntax error at
+# the offending token; it keeps every recursive pass over the tree (bind, checks, evaluate)
+# bounded (DynamoDB's own limit is not documented). tests/test_nesting.py pins it.
 MAX_PAREN_DEPTH = 100
 
 CONDITION_FUNCTIONS: dict[str, int] = {
@@ -102,6 +103,9 @@ class _Parser:
         self.depth = 0
         self.errors: list[tuple[int, str]] = []
         self.memo: dict[int, _Memo] = {}
+        # (start, end) token positions of every parenthesized condition parsed so far, to
+        # recognise a group directly inside another one.
+        self.groups: set[tuple[int, int]] = set()
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -257,8 +261,17 @@ class _Parser:
                 f"{name}",
             )
         else:
-            self.note(_UNKNOWN_FUNCTION, f"Invalid function name; function: {name}")
+            self.unknown_in_condition(name)
         return Path(("",))
+
+    def unknown_in_condition(self, name: str) -> None:
+        if name in UPDATE_FUNCTIONS:
+            self.note(
+                _MISUSED_FUNCTION,
+                f"The function is not allowed in a condition expression; function: {name}",
+            )
+        else:
+            self.note(_UNKNOWN_FUNCTION, f"Invalid function name; function: {name}")
 
     # --- conditions -------------------------------------------------------------------------
 
@@ -279,11 +292,13 @@ class _Parser:
     def negation(self) -> Condition:
         count = 0
         while self.peek().is_keyword("NOT"):
+            self.enter()  # each NOT is one more level of the tree
             self.advance()
             count += 1
         result = self.primary()
         for _ in range(count):
             result = Not(result)
+            self.leave()
         return result
 
     def primary(self) -> Condition:
@@ -321,6 +336,9 @@ class _Parser:
             self.expect(")")
             self.leave()
             if not self.at_comparison_operator():
+                self.groups.add((start, self.pos))
+                if (start + 1, self.pos - 1) in self.groups:
+                    self.note(_OTHER, "The expression has redundant parentheses;")
                 return inner
         except _SyntaxError as error:
             inner_error = error
@@ -391,7 +409,7 @@ class _Parser:
                 "The function is not allowed to be used this way in an expression; function: size",
             )
         else:
-            self.note(_UNKNOWN_FUNCTION, f"Invalid function name; function: {name}")
+            self.unknown_in_condition(name)
         return And(())
 
     # --- update expressions -----------------------------------------------------------------
@@ -463,6 +481,14 @@ class _Parser:
             if self.check_arity(name, args, 2):
                 if name == "if_not_exists":
                     return IfNotExists(self.require_path(name, args[0]), args[1])
+                if any(isinstance(arg, ListAppend) for arg in args):
+                    # DynamoDB refuses list_append nested in list_append (though it accepts
+                    # if_not_exists inside it).
+                    self.note(
+                        _MISUSED_FUNCTION,
+                        "The function is not allowed to be used this way in an expression; "
+                        "function: list_append",
+                    )
                 return ListAppend(args[0], args[1])
         elif name in CONDITION_FUNCTIONS or name == "size":
             self.note(

@@ -15,6 +15,7 @@ Semantics (pinned by tests/unit/test_expr_update.py):
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
@@ -111,8 +112,21 @@ def set_value(operand: Operand, item: Item) -> AttributeValue:
     raise AssertionError(operand)
 
 
+# The same context, but a result that 38 digits cannot hold exactly is an error, not rounded.
+_EXACT_CONTEXT = NUMBER_CONTEXT.copy()
+_EXACT_CONTEXT.traps[decimal.Inexact] = True
+# DynamoDB's message for a sum or difference that needs more than 38 significant digits (it is
+# the one for a too large magnitude): tests/test_condition_exactness.py.
+NUMBER_OVERFLOW = (
+    "Number overflow. Attempting to store a number with magnitude larger than supported range"
+)
+
+
 def _arithmetic(op: str, x: Decimal, y: Decimal) -> str:
-    result = NUMBER_CONTEXT.add(x, y) if op == "+" else NUMBER_CONTEXT.subtract(x, y)
+    try:
+        result = _EXACT_CONTEXT.add(x, y) if op == "+" else _EXACT_CONTEXT.subtract(x, y)
+    except decimal.Inexact:
+        raise ValidationException(NUMBER_OVERFLOW) from None
     return format_number(check_number(result))
 
 

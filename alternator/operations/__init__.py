@@ -32,4 +32,8 @@ HANDLERS: dict[str, Handler] = {
     "ListTagsOfResource": tags.list_tags_of_resource,
 }
 
-__all__ = ["HANDLERS", "Handler", "RequestContext"]
+# Operations whose successful response has an empty body in DynamoDB (not "{}"):
+# tests/test_names_limits.py::test_tag_and_untag_answer_an_empty_body.
+EMPTY_RESPONSES = frozenset({"TagResource", "UntagResource"})
+
+__all__ = ["EMPTY_RESPONSES", "HANDLERS", "Handler", "RequestContext"]

@@ -32,6 +32,8 @@ class ClientInfo:
     def item(self) -> Item:
         item: Item = {
             "client_type": {"S": "alternator"},
+            # ScyllaDB's stage for a request being served (its CQL clients go on to READY).
+            "connection_stage": {"S": "ESTABLISHED"},
             "address": {"S": self.address},
             "port": {"N": str(self.port)},
             "ssl_enabled": {"BOOL": self.ssl_enabled},

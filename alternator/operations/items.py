@@ -7,6 +7,7 @@ from typing import Any
 from alternator import expressions as expr
 from alternator import fields
 from alternator.auth import permissions
+from alternator.config import WriteIsolation
 from alternator.errors import ConditionalCheckFailedException, ValidationException
 from alternator.operations import capacity, system_tables, write_path
 from alternator.operations.context import RequestContext, table_for
@@ -122,8 +123,14 @@ async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
     mode = capacity.return_mode(req)
     expressions = update_expressions(req, table)
     update = expressions.update
+    # An update that only removes (REMOVE, DELETE) creates no item where there is none, while
+    # an empty one does: tests/test_update_missing_item.py.
+    removes_only = update is not None and not (update.set or update.add) and bool(
+        update.remove or update.delete)
 
-    def step(old: Item | None) -> Item:
+    def step(old: Item | None) -> Item | None:
+        if old is None and removes_only:
+            return None
         new = expr.apply_update(update, old) if update is not None else dict(old or {})
         new.update(key)  # an update never changes the key; a new item gets it
         return _check_size(new, "Item size to update has exceeded the maximum allowed size")
@@ -131,9 +138,12 @@ async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
     blind = None
     created: Item | None = None
     if (expressions.condition is None and returns in ("NONE", "UPDATED_NEW")
-            and (update is None or not update.needs_read)):
+            and (update is None or not update.needs_read)
+            and (not removes_only or write_path.isolation_policy(table, ctx.config)
+                 is WriteIsolation.FORBID_RMW)):
+        # (Under forbid_rmw a remove-only update stays a blind write, which creates the item.)
         # What the update writes without reading: checked (size) before anything is written.
-        created = step(None)
+        created = step(None) or dict(key)
         blind = _merge_of(update, table, created)
     result = await write_path.commit(ctx.storage, ctx.config, table, key,
                                      checked(expressions, _return_old_on_failure(req), step),

@@ -40,8 +40,8 @@ def _condition(req: dict[str, Any], binder: expr.Binder) -> expr.Condition | Non
     if text is not None:
         return binder.condition(text)
     expected = fields.optional_map(req, "Expected")
-    if expected is not None:
-        operator = fields.optional_enum(req, "ConditionalOperator", _CONDITIONAL_OPERATORS)
+    operator = fields.optional_enum(req, "ConditionalOperator", _CONDITIONAL_OPERATORS)
+    if expected is not None or operator is not None:
         return expr.expected_condition(expected, operator)
     return None
 

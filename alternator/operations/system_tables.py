@@ -196,7 +196,9 @@ async def _backend_clients(ctx: RequestContext) -> list[Item]:
     items = []
     for row in rows.rows:
         item: Item = {"client_type": {"S": "cql"}}
-        for column in ("address", "port", "ssl_enabled", "driver_name", "username"):
+        for column in ("address", "port", "connection_stage", "driver_name", "driver_version",
+                       "hostname", "protocol_version", "ssl_enabled", "ssl_protocol",
+                       "ssl_cipher_suite", "username"):
             value = to_attribute(row.get(column))
             if value is not None:
                 item[column] = value

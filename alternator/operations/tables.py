@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from alternator import fields
@@ -10,10 +9,42 @@ from alternator.auth import permissions
 from alternator.errors import ValidationException
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.tags import parse_tag_list
-from alternator.schema import describe, parse_billing, parse_create_table, validate_table_name
+from alternator.schema import (
+    describe,
+    describe_deleted,
+    parse_attribute_definitions,
+    parse_billing,
+    parse_create_table,
+    validate_table_name,
+    with_billing_mode,
+)
+
+
+def _refuse_unsupported(req: dict[str, Any]) -> None:
+    """Members the server cannot act on are refused, never silently ignored (a stream, an
+    encryption key, a table class or protection that would not be there): tests/
+    test_tables_exactness.py. Turning a feature off, or asking for the default, is accepted."""
+    stream = fields.optional_map(req, "StreamSpecification")
+    if stream is not None and fields.optional_bool(stream, "StreamEnabled"):
+        raise ValidationException("StreamSpecification is not supported yet")
+    sse = fields.optional_map(req, "SSESpecification")
+    if sse is not None and fields.optional_bool(sse, "Enabled"):
+        raise ValidationException("SSESpecification is not supported yet")
+    if fields.optional_bool(req, "DeletionProtectionEnabled"):
+        raise ValidationException("DeletionProtectionEnabled is not supported yet")
+    table_class = fields.optional_enum(req, "TableClass",
+                                       ("STANDARD", "STANDARD_INFREQUENT_ACCESS"))
+    if table_class not in (None, "STANDARD"):
+        raise ValidationException(f"TableClass {table_class} is not supported yet")
+    for member in ("ResourcePolicy", "OnDemandThroughput", "WarmThroughput",
+                   "GlobalSecondaryIndexUpdates", "ReplicaUpdates", "MultiRegionConsistency",
+                   "GlobalTableWitnessUpdates"):
+        if req.get(member) is not None:
+            raise ValidationException(f"{member} is not supported yet")
 
 
 async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    _refuse_unsupported(req)
     schema = parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or []))
     ctx.authorize(permissions.CREATE)
     schema = await ctx.storage.create_table(schema)
@@ -34,7 +65,7 @@ async def describe_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
 async def delete_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     schema = await table_for(ctx, req, permissions.DROP)
     schema = await ctx.storage.delete_table(schema.name)
-    return {"TableDescription": describe(schema, ctx.config.region, status="DELETING")}
+    return {"TableDescription": describe_deleted(schema, ctx.config.region)}
 
 
 async def list_tables(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
@@ -61,10 +92,15 @@ async def list_tables(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
 async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     """UpdateTable: billing mode and provisioned throughput (recorded, not enforced)."""
     schema = await table_for(ctx, req, permissions.ALTER)
-    for unsupported in ("GlobalSecondaryIndexUpdates", "StreamSpecification", "ReplicaUpdates",
-                        "SSESpecification"):
+    for unsupported in ("StreamSpecification", "SSESpecification"):
         if req.get(unsupported) is not None:
             raise ValidationException(f"{unsupported} is not supported yet")
+    _refuse_unsupported(req)
+    definitions = fields.optional_list(req, "AttributeDefinitions")
+    if definitions is not None:
+        # Only index updates use them (refused above), but their names are checked as at
+        # CreateTable.
+        parse_attribute_definitions(definitions)
     if req.get("BillingMode") is None and req.get("ProvisionedThroughput") is None \
             and req.get("DeletionProtectionEnabled") is None and req.get("TableClass") is None:
         raise ValidationException(
@@ -80,7 +116,7 @@ async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
             merged["ProvisionedThroughput"] = {"ReadCapacityUnits": schema.read_capacity,
                                                "WriteCapacityUnits": schema.write_capacity}
         mode, rcu, wcu = parse_billing(merged)
-        schema = replace(schema, billing_mode=mode, read_capacity=rcu, write_capacity=wcu)
+        schema = with_billing_mode(schema, mode, rcu, wcu)
         await ctx.storage.update_table(schema)
     return {"TableDescription": describe(schema, ctx.config.region)}
 

@@ -6,6 +6,7 @@ checked whenever it is set, at CreateTable or TagResource.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from alternator import fields
@@ -22,25 +23,45 @@ from alternator.schema import TableSchema
 MAX_TAGS = 50
 
 
+# DynamoDB's tag keys and values: letters, separators (spaces), numbers and _ . : / = + - @
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Tagging.html).
+_TAG_PATTERN = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def _tag_text_allowed(text: str) -> bool:
+    return all(ch in _TAG_PUNCTUATION or unicodedata.category(ch)[0] in "LZN" for ch in text)
+
+
 def parse_tag_list(raw: list[Any]) -> dict[str, str]:
+    """Tags of CreateTable or TagResource, checked as DynamoDB checks them (all the
+    violations of the list in one message): tests/test_names_limits.py."""
     tags: dict[str, str] = {}
-    for entry in raw:
+    errors: list[str] = []
+    for i, entry in enumerate(raw, 1):
         if not isinstance(entry, dict):
             raise SerializationException("Unexpected value type in payload for Tags")
         key = fields.require_str(entry, "Key")
         value = fields.require_str(entry, "Value")
-        if not 1 <= len(key) <= 128:
-            raise ValidationException(
-                "1 validation error detected: Value at 'tags.member.key' failed to satisfy "
-                "constraint: Member must have length between 1 and 128"
-            )
-        if len(value) > 256:
-            raise ValidationException(
-                "1 validation error detected: Value at 'tags.member.value' failed to satisfy "
-                "constraint: Member must have length less than or equal to 256"
-            )
-        validate_tag(key, value)
+        for member, text, bounds in (("key", key, (1, 128)), ("value", value, (0, 256))):
+            where = f"Value '{text}' at 'tags.{i}.member.{member}' failed to satisfy constraint: "
+            if len(text) < bounds[0]:
+                errors.append(where + f"Member must have length greater than or equal to "
+                              f"{bounds[0]}")
+            elif len(text) > bounds[1]:
+                errors.append(where + f"Member must have length less than or equal to "
+                              f"{bounds[1]}")
+            if not _tag_text_allowed(text):
+                errors.append(where + "Member must satisfy regular expression pattern: "
+                              + _TAG_PATTERN)
         tags[key] = value
+    if errors:
+        count = len(errors)
+        raise ValidationException(
+            f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors)
+        )
+    for key, value in tags.items():
+        validate_tag(key, value)
     return tags
 
 
@@ -60,6 +81,8 @@ def _check_count(tags: dict[str, str]) -> None:
 async def _table_by_arn(ctx: RequestContext, req: dict[str, Any],
                         permission: str | None) -> TableSchema:
     arn = fields.require_str(req, "ResourceArn")
+    if not arn.startswith("arn:"):
+        raise ValidationException(f"Invalid TableArn: ARNs must start with 'arn:': {arn}")
     prefix = f"arn:aws:dynamodb:{ctx.config.region}:000000000000:table/"
     name = arn[len(prefix):] if arn.startswith(prefix) else None
     schema = await ctx.storage.get_table(name) if name and "/" not in name else None
@@ -72,7 +95,13 @@ async def _table_by_arn(ctx: RequestContext, req: dict[str, Any],
 
 async def tag_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     schema = await _table_by_arn(ctx, req, permissions.ALTER)
-    new_tags = parse_tag_list(fields.require_list(req, "Tags"))
+    raw_tags = fields.require_list(req, "Tags")
+    if not raw_tags:
+        raise ValidationException(
+            "1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 1"
+        )
+    new_tags = parse_tag_list(raw_tags)
     merged = schema.tag_map | new_tags
     _check_count(merged)
     await ctx.storage.update_table(schema.with_tags(merged))

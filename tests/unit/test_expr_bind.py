@@ -363,3 +363,17 @@ def test_bound_tree_has_no_references() -> None:
     assert b.condition("attribute_exists(#a.b)") == Call(
         "attribute_exists", (Path(("a", "b")),)
     )
+
+
+@pytest.mark.parametrize(("text", "values", "message"), [
+    ("a < :v", {":v": {"BOOL": True}}, "operator or function: <, operand type: BOOL"),
+    (":v > a", {":v": {"SS": ["x"]}}, "operator or function: >, operand type: SS"),
+    ("a BETWEEN :v AND :v", {":v": {"L": []}}, "operator or function: BETWEEN, operand type: L"),
+])
+def test_ordering_constants_of_unordered_types(text: str, values: dict[str, Any],
+                                               message: str) -> None:
+    with pytest.raises(ValidationException) as exc:
+        Binder(None, values).condition(text)
+    assert exc.value.message == (
+        "Invalid ConditionExpression: Incorrect operand type for operator or function; "
+        + message)

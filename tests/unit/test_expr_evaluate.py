@@ -75,8 +75,8 @@ def check(text: str, item: dict[str, Any] | None = ITEM) -> bool:
     ("s < :z", True), ("s > :he", True), ("s >= :hello", True), ("s < :a", False),
     ("u > :z", True),  # UTF-8 bytes: 0xC3 > 'z'
     ("b > :b1", True), ("b < :b2", True), ("b < :b23", True), ("b >= :b9", False),
-    ("n < :hello", False), ("s > :1", False), ("t < :true", False), ("ss > :ss", False),
-    ("l <= :lfull", False), (":1 < n", True), (":11 < n", False),
+    ("n < :hello", False), ("s > :1", False), ("t < m", False), ("ss > ns", False),
+    ("l <= bs", False), (":1 < n", True), (":11 < n", False),
     # BETWEEN
     ("n BETWEEN :9 AND :11", True), ("n BETWEEN :10 AND :ten", True),
     ("n BETWEEN :1 AND :9", False), ("s BETWEEN :a AND :z", True),

@@ -31,7 +31,12 @@ from alternator.expressions.ast import (
     Update,
     ValueRef,
 )
-from alternator.expressions.parser import parse_condition, parse_projection, parse_update
+from alternator.expressions.parser import (
+    MAX_PAREN_DEPTH,
+    parse_condition,
+    parse_projection,
+    parse_update,
+)
 from alternator.expressions.reserved import RESERVED_WORDS, is_reserved
 
 
@@ -68,7 +73,7 @@ V, W, X = ValueRef(":v"), ValueRef(":w"), ValueRef(":x")
     ("a . b [ 1 ] = :v", Compare("=", Path(("a", "b", 1)), V)),
     ("#a.#b = :v", Compare("=", Path((NameRef("#a"), NameRef("#b"))), V)),
     ("a_1 = :v_1", Compare("=", Path(("a_1",)), ValueRef(":v_1"))),
-    ("_x = :1", Compare("=", Path(("_x",)), ValueRef(":1"))),
+    ("x_ = :1", Compare("=", Path(("x_",)), ValueRef(":1"))),
     ("a BETWEEN :v AND :w", Between(A, V, W)),
     ("a between :v and :w", Between(A, V, W)),
     ("a BeTwEeN :v aNd :w", Between(A, V, W)),
@@ -92,7 +97,7 @@ V, W, X = ValueRef(":v"), ValueRef(":w"), ValueRef(":x")
     ("a = (:v)", Compare("=", A, V)),
     ("((a)) = :v", Compare("=", A, V)),
     ("(a = :v)", Compare("=", A, V)),
-    ("((a = :v))", Compare("=", A, V)),
+    ("((a) = :v)", Compare("=", A, V)),
     ("(size(a)) = :v", Compare("=", Size(A), V)),
     ("(attribute_exists(a))", Call("attribute_exists", (A,))),
 ])
@@ -125,11 +130,18 @@ def test_deeply_chained_conditions_do_not_recurse() -> None:
     text = " AND ".join(f"a{i}=:v" for i in range(340))
     tree = parse_condition(text)
     assert isinstance(tree, And) and len(tree.conditions) == 340
-    assert isinstance(parse_condition("NOT " * 800 + "a = :v"), Not)
+    assert isinstance(parse_condition("NOT " * MAX_PAREN_DEPTH + "a = :v"), Not)
+
+
+def test_too_many_nots_are_a_syntax_error() -> None:
+    # Each NOT is a level of the tree, bounded like parentheses (tests/test_nesting.py).
+    with pytest.raises(ValidationException, match='Syntax error; token: "NOT"'):
+        parse_condition("NOT " * (MAX_PAREN_DEPTH + 1) + "a = :v")
 
 
 def test_nested_parentheses_are_linear() -> None:
-    parse_condition("(" * 60 + "a = :v" + ")" * 60)
+    with pytest.raises(ValidationException, match="redundant parentheses"):
+        parse_condition("(" * 60 + "a = :v" + ")" * 60)
     parse_condition("(" * 60 + "a" + ")" * 60 + " = :v")
 
 
@@ -141,6 +153,9 @@ def test_nested_parentheses_are_linear() -> None:
     ("a = ", "<EOF>", "="),
     ("a == :v", "=", "=="),
     ("a != :v", "!", "a !"),
+    # A name (of an attribute or a function) starts with a letter, as in DynamoDB.
+    ("_x = :v", "_", "_"),
+    ("a = :v AND _f(a)", "_", "AND _"),
     ("a = :v AND", "<EOF>", "AND"),
     ("a = :v OR", "<EOF>", "OR"),
     ("a = :v b", "b", ":v b"),
@@ -202,8 +217,12 @@ def test_syntax_error_wins_over_semantic_errors() -> None:
     ("foo(a)", "Invalid function name; function: foo"),
     ("foo(a) = :v", "Invalid function name; function: foo"),
     ("SIZE(a) = :v", "Invalid function name; function: SIZE"),
-    ("if_not_exists(a, :v) = :v", "Invalid function name; function: if_not_exists"),
-    ("list_append(a, :v) = :v", "Invalid function name; function: list_append"),
+    ("if_not_exists(a, :v) = :v",
+     "The function is not allowed in a condition expression; function: if_not_exists"),
+    ("list_append(a, :v) = :v",
+     "The function is not allowed in a condition expression; function: list_append"),
+    ("((a = :v))", "The expression has redundant parentheses;"),
+    ("a = :v OR NOT ((a = :v))", "The expression has redundant parentheses;"),
     ("attribute_exists(a, b)", "Incorrect number of operands for operator or function; "
      "operator or function: attribute_exists, number of operands: 2"),
     ("attribute_not_exists(a, b)", "Incorrect number of operands for operator or function; "

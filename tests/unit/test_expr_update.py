@@ -193,6 +193,15 @@ def test_arithmetic_is_exact_to_38_digits() -> None:
     assert run("SET n = n - :half", {"n": {"N": "0.5"}})["n"] == {"N": "0"}
 
 
+def test_arithmetic_needing_a_39th_digit_is_refused() -> None:
+    # 10^37 + 1 + 0.5 needs 39 significant digits: DynamoDB refuses it rather than round.
+    item = {"n": {"N": "1" + "0" * 36 + "1"}}
+    overflow = ("Number overflow. Attempting to store a number with magnitude larger than "
+                "supported range")
+    assert error(lambda t: run(t, item), "SET n = n + :half") == overflow
+    assert error(lambda t: run(t, item), "ADD n :half") == overflow
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("SET a = :1", False),
     ("SET a = :1, b = :s", False),

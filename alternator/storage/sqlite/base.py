@@ -10,6 +10,8 @@ this class, each in its own module.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import random
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -21,6 +23,10 @@ from alternator.cache import ExpiringCache
 from alternator.schema import TableSchema
 
 T = TypeVar("T")
+log = logging.getLogger("alternator")
+
+# PRAGMA synchronous levels offered (--sqlite-synchronous); FULL by default.
+SYNCHRONOUS = ("FULL", "NORMAL", "OFF")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tables (
@@ -71,8 +77,11 @@ def new_version() -> int:
 class SQLiteBase:
     always_isolated = True
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, synchronous: str = "full") -> None:
+        if synchronous.upper() not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
         self._path = path
+        self._synchronous = synchronous.upper()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
         self._schemas: ExpiringCache[str, TableSchema | None] = ExpiringCache(
@@ -83,9 +92,16 @@ class SQLiteBase:
 
     def connect(self) -> None:
         """Open the database on the calling thread (the `alternator role` commands use this)."""
+        # The file holds every role's secret: readable by its owner only (-wal/-shm follow it).
+        if self._path != ":memory:" and not self._path.startswith("file:"):
+            os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
+            if os.stat(self._path).st_mode & 0o077:
+                log.warning("%s holds the roles' secrets but others may read it; "
+                            "chmod 600 it", self._path)
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a write is on disk before it is acknowledged, even across an OS crash.
+        db.execute(f"PRAGMA synchronous={self._synchronous}")
         db.execute("PRAGMA busy_timeout=10000")
         db.executescript(SCHEMA)
         self._db = db

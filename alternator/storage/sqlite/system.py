@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from alternator.errors import ResourceNotFoundException, ValidationException
 from alternator.storage import SystemRows
 from alternator.storage.sqlite.base import SQLiteBase
@@ -20,12 +18,9 @@ class SQLiteSystem(SQLiteBase):
         if (keyspace, table) != ("system", "local"):
             raise ResourceNotFoundException(
                 f"Requested resource not found: Table: {keyspace}.{table} not found")
-        from alternator import __version__
-
+        # No file path or versions: any role may read system.local (tests/test_system_tables.py).
         row = {"key": "local", "cluster_name": "alternator (embedded)",
-               "data_center": LOCAL_DATACENTER, "rack": LOCAL_RACK,
-               "release_version": __version__, "sqlite_version": sqlite3.sqlite_version,
-               "database_file": self._path}
+               "data_center": LOCAL_DATACENTER, "rack": LOCAL_RACK}
         rows = [row] if where.get("key", {"S": "local"}) == {"S": "local"} else []
         return SystemRows(rows, None, ("key",))
 

@@ -6,6 +6,8 @@ from dataclasses import replace
 
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
 from alternator.schema import TableSchema
+from alternator.storage import table_resource
+from alternator.storage.codec import cql_names
 from alternator.storage.sqlite.base import SQLiteBase
 
 
@@ -42,6 +44,10 @@ class SQLiteTables(SQLiteBase):
             db.execute("DELETE FROM tables WHERE name = ?", (name,))
             db.execute("DELETE FROM items WHERE tid = ?", (schema.table_id,))
             db.execute("DELETE FROM derived WHERE tid = ?", (schema.table_id,))
+            # As CQL does when a table is dropped: permissions on it are revoked from everyone,
+            # or a later table of the same name would inherit them (tests/test_auth.py).
+            db.execute("DELETE FROM role_permissions WHERE resource = ?",
+                       (table_resource(*cql_names(name)),))
         return schema
 
     async def get_table(self, name: str) -> TableSchema | None:

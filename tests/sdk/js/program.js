@@ -1,0 +1,108 @@
+// The AWS SDK for JavaScript v3 against alternator, as an application uses it: the low-level
+// client for the table's life cycle and the DocumentClient for items. Run by
+// tests/test_sdk_clients.py with ALTERNATOR_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+// and ALTERNATOR_TABLE set (and NODE_EXTRA_CA_CERTS over HTTPS). Prints "ok" when all passed.
+"use strict";
+const assert = require("node:assert/strict");
+const {
+  CreateTableCommand, DeleteTableCommand, ListTablesCommand,
+  waitUntilTableExists, waitUntilTableNotExists,
+} = require("@aws-sdk/client-dynamodb");
+const {
+  PutCommand, GetCommand, UpdateCommand, DeleteCommand, BatchWriteCommand, BatchGetCommand,
+  paginateQuery, paginateScan,
+} = require("@aws-sdk/lib-dynamodb");
+
+// [docs:begin]
+const { DynamoDBClient } = require("@aws-sdk/client-dynamodb");
+const { DynamoDBDocumentClient } = require("@aws-sdk/lib-dynamodb");
+
+// Over HTTPS, start node with NODE_EXTRA_CA_CERTS=<state dir>/serving-ca.crt: the SDK
+// ignores AWS_CA_BUNDLE, and Node trusts the extra CA for every TLS connection.
+const client = new DynamoDBClient({
+  endpoint: process.env.ALTERNATOR_ENDPOINT, // e.g. http://127.0.0.1:8000 or https://...:8043
+  region: "us-east-1", // any region: requests are signed for it, the server accepts any
+  credentials: {
+    accessKeyId: process.env.AWS_ACCESS_KEY_ID, // a role name, e.g. alternator
+    secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY, // `alternator role secret NAME`
+  },
+});
+const documents = DynamoDBDocumentClient.from(client);
+// [docs:end]
+
+const TableName = process.env.ALTERNATOR_TABLE;
+const waiter = { client, maxWaitTime: 120, minDelay: 1, maxDelay: 2 };
+
+async function main() {
+  // Table life cycle, with the SDK's waiters.
+  const created = await client.send(new CreateTableCommand({
+    TableName,
+    KeySchema: [{ AttributeName: "p", KeyType: "HASH" }, { AttributeName: "c", KeyType: "RANGE" }],
+    AttributeDefinitions: [
+      { AttributeName: "p", AttributeType: "S" }, { AttributeName: "c", AttributeType: "N" },
+    ],
+    BillingMode: "PAY_PER_REQUEST",
+  }));
+  assert.ok(created.$metadata.requestId, "x-amzn-RequestId is read into $metadata");
+  await waitUntilTableExists(waiter, { TableName });
+  const tables = await client.send(new ListTablesCommand({}));
+  assert.ok(tables.TableNames.includes(TableName));
+
+  // Items, with conditions.
+  await documents.send(new PutCommand({
+    TableName, Item: { p: "solo", c: 1, n: 0, tags: new Set(["a", "b"]) },
+    ConditionExpression: "attribute_not_exists(p)",
+  }));
+  await assert.rejects(documents.send(new PutCommand({
+    TableName, Item: { p: "solo", c: 1 }, ConditionExpression: "attribute_not_exists(p)",
+  })), { name: "ConditionalCheckFailedException" });
+  const updated = await documents.send(new UpdateCommand({
+    TableName, Key: { p: "solo", c: 1 },
+    UpdateExpression: "SET n = n + :one", ConditionExpression: "n = :zero",
+    ExpressionAttributeValues: { ":one": 1, ":zero": 0 }, ReturnValues: "ALL_NEW",
+  }));
+  assert.equal(updated.Attributes.n, 1);
+  const got = await documents.send(new GetCommand({ TableName, Key: { p: "solo", c: 1 } }));
+  assert.deepEqual(got.Item.tags, new Set(["a", "b"]));
+
+  // Batches.
+  const rows = Array.from({ length: 10 }, (_, c) => ({ PutRequest: { Item: { p: "many", c } } }));
+  const written = await documents.send(new BatchWriteCommand({ RequestItems: { [TableName]: rows } }));
+  assert.deepEqual(written.UnprocessedItems, {});
+  const batch = await documents.send(new BatchGetCommand({
+    RequestItems: { [TableName]: { Keys: [{ p: "many", c: 3 }, { p: "many", c: 7 }, { p: "solo", c: 1 }] } },
+  }));
+  assert.equal(batch.Responses[TableName].length, 3);
+
+  // Query and Scan, a page at a time.
+  const queried = [];
+  let pages = 0;
+  for await (const page of paginateQuery({ client: documents, pageSize: 3 }, {
+    TableName, KeyConditionExpression: "p = :p", ExpressionAttributeValues: { ":p": "many" },
+  })) {
+    pages += 1;
+    queried.push(...page.Items.map((item) => item.c));
+  }
+  assert.deepEqual(queried, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.ok(pages >= 4, `Query came in ${pages} pages`);
+  let scanned = 0;
+  for await (const page of paginateScan({ client: documents, pageSize: 4 }, { TableName })) {
+    scanned += page.Items.length;
+  }
+  assert.equal(scanned, 11);
+
+  await assert.rejects(documents.send(new DeleteCommand({
+    TableName, Key: { p: "solo", c: 1 }, ConditionExpression: "n = :zero",
+    ExpressionAttributeValues: { ":zero": 0 },
+  })), { name: "ConditionalCheckFailedException" });
+  await documents.send(new DeleteCommand({ TableName, Key: { p: "solo", c: 1 } }));
+
+  await client.send(new DeleteTableCommand({ TableName }));
+  await waitUntilTableNotExists(waiter, { TableName });
+  console.log("ok");
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
