@@ -71,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add("--cassandra-username", "CQL user the server connects as")
     serve.add("--cassandra-password", "password of that CQL user")
     serve.add("--cassandra-datacenter", "the local datacenter (default: the contact point's)")
-    serve.add("--cassandra-replication-factor",
-              "replication factor of new tables (default: min(3, nodes) per datacenter)",
-              type=int)
+    serve.add("--cassandra-replication",
+              "replication of the metadata keyspace and new tables: a factor for every "
+              "datacenter (3), or DC:FACTOR,... per datacenter", "3")
     serve.add("--alternator-enforce-authorization",
               "check request signatures and CQL permissions (true/false)", "true")
     serve.add("--alternator-warn-authorization",
@@ -230,8 +230,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
             username=args.cassandra_username,
             password=args.cassandra_password,
             local_datacenter=args.cassandra_datacenter,
-            replication_factor=(int(args.cassandra_replication_factor)
-                                if args.cassandra_replication_factor else None),
+            **parse_replication(args.cassandra_replication),
         ),
         write_isolation=isolation,
         region=args.region,
@@ -239,10 +238,25 @@ def config_from_args(args: argparse.Namespace) -> Config:
         warn_authorization=_flag(args.alternator_warn_authorization),
         credentials_validity=float(args.alternator_credentials_validity),
         workers=max(1, int(args.workers)),
+        # Test-only structures (alternator/derived.py): never set in production.
+        test_hooks=os.environ.get("ALTERNATOR_TEST_HOOKS") == "1",
         sqlite_synchronous=args.sqlite_synchronous,
         limits=_limits_from_args(args),
         allow_system_table_write=_flag(args.alternator_allow_system_table_write),
     )
+
+
+def parse_replication(text: str) -> dict[str, Any]:
+    """``--cassandra-replication``: ``3``, or ``dc1:3,dc2:2``, as CassandraConfig fields."""
+    text = text.strip()
+    try:
+        if text.isdigit():
+            return {"replication_factor": int(text)}
+        pairs = [part.split(":") for part in text.split(",")]
+        return {"replication_per_datacenter": tuple((dc.strip(), int(rf)) for dc, rf in pairs)}
+    except ValueError:
+        raise SystemExit(f"--cassandra-replication: expected a number or DC:N,..., not "
+                         f"{text!r}") from None
 
 
 def _flag(value: str | bool) -> bool:

@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import orjson
 
-from alternator.schema import TableSchema
+from alternator.schema import SHADOW_TAG, TableSchema
 from alternator.storage import NO_CHANGE, DerivedChange, DerivedRow
 from alternator.storage.codec import encode_sortable, encode_tuple
 from alternator.values import AttributeValue, Item
 
-SHADOW_TAG = "test:shadow"
 SHADOW_SPACE = "test:shadow"
 _SCALARS = ("S", "N", "B")
 
 
 def has_derived(table: TableSchema, test_hooks: bool) -> bool:
     """Whether writes to the table change derived rows (and so must know the old item)."""
-    return bool(table.indexes) or (test_hooks and table.tag(SHADOW_TAG) is not None)
+    return bool(table.indexes) or (test_hooks and table.keeps_derived_rows)
 
 
 def encode_key(table: TableSchema, item: Item) -> bytes:

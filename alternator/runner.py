@@ -21,9 +21,13 @@ from alternator.tls import ServingFiles, ensure_serving_files, server_context
 
 async def open_storage(config: Config) -> Storage:
     if config.backend == "cassandra":
-        from alternator.storage.cql import CassandraStorage
+        from functools import partial
 
-        cassandra = CassandraStorage(config.cassandra)
+        from alternator.derived import rows_of
+        from alternator.storage.cassandra import CassandraStorage
+
+        cassandra = CassandraStorage(config.cassandra,
+                                     partial(rows_of, test_hooks=config.test_hooks))
         await cassandra.open()
         return cassandra
     from alternator.storage.sqlite import SQLiteStorage

@@ -20,6 +20,8 @@ from alternator.errors import ValidationException
 from alternator.values import AttributeValue, Item, attribute_type, decode_binary, validate_value
 
 KEY_TYPES = ("S", "N", "B")
+# The tag of the test-only derived structure (alternator/derived.py).
+SHADOW_TAG = "test:shadow"
 # DynamoDB limits a key attribute's name to 255 bytes (other names may be up to 64 KB).
 MAX_KEY_NAME_BYTES = 255
 # Names with this prefix address Scylla's internal tables (system_tables.py).
@@ -91,6 +93,15 @@ class TableSchema:
     placement: tuple[str, ...] = ()
     indexes: tuple[IndexSchema, ...] = ()
     stream: StreamSettings | None = None
+    # Whether UpdateTable ever changed the billing mode, and when it last became
+    # PAY_PER_REQUEST (DescribeTable's BillingModeSummary).
+    billing_mode_changed: bool = False
+    last_pay_per_request: float | None = None
+
+    @property
+    def keeps_derived_rows(self) -> bool:
+        """Whether the table has structures derived from its items (docs/write-path.md)."""
+        return bool(self.indexes) or self.tag(SHADOW_TAG) is not None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -129,6 +140,8 @@ class TableSchema:
             "placement": list(self.placement),
             "indexes": [i.to_json() for i in self.indexes],
             "stream": [self.stream.view_type, self.stream.label] if self.stream else None,
+            "billing_mode_changed": self.billing_mode_changed,
+            "last_pay_per_request": self.last_pay_per_request,
         })
 
     @classmethod
@@ -154,6 +167,8 @@ class TableSchema:
             placement=tuple(placement),
             indexes=tuple(IndexSchema.from_json(i) for i in d.get("indexes", [])),
             stream=StreamSettings(*stream) if stream else None,
+            billing_mode_changed=d.get("billing_mode_changed", False),
+            last_pay_per_request=d.get("last_pay_per_request"),
         )
 
 
@@ -350,35 +365,26 @@ def table_arn(schema: TableSchema, region: str) -> str:
     return f"arn:aws:dynamodb:{region}:000000000000:table/{schema.name}"
 
 
-# settings key: when UpdateTable last switched the table to PAY_PER_REQUEST (None: never
-# switched to it) and that UpdateTable changed the billing mode at all.
-BILLING_UPDATE_SETTING = "billing_mode_update"
-
-
 def with_billing_mode(schema: TableSchema, mode: str, rcu: int, wcu: int,
                       now: float | None = None) -> TableSchema:
     """The schema after an UpdateTable of its billing, remembering when it last went to
     PAY_PER_REQUEST, for DescribeTable's BillingModeSummary."""
-    settings = dict(schema.settings)
+    changed, last = schema.billing_mode_changed, schema.last_pay_per_request
     if mode != schema.billing_mode:
-        previous = settings.get(BILLING_UPDATE_SETTING)
-        if previous is not None:
-            last = previous.get("last_pay_per_request")
-        else:  # a table created PAY_PER_REQUEST was last switched to it when created
+        if not changed:  # a table created PAY_PER_REQUEST was last switched to it when created
             last = schema.created_at if schema.billing_mode == "PAY_PER_REQUEST" else None
         if mode == "PAY_PER_REQUEST":
             last = time.time() if now is None else now
-        settings[BILLING_UPDATE_SETTING] = {"last_pay_per_request": last}
+        changed = True
     return replace(schema, billing_mode=mode, read_capacity=rcu, write_capacity=wcu,
-                   settings=settings)
+                   billing_mode_changed=changed, last_pay_per_request=last)
 
 
 def _billing_mode_summary(schema: TableSchema) -> dict[str, Any] | None:
-    updated = schema.settings.get(BILLING_UPDATE_SETTING)
-    if updated is None and schema.billing_mode != "PAY_PER_REQUEST":
+    if not schema.billing_mode_changed and schema.billing_mode != "PAY_PER_REQUEST":
         return None
     summary: dict[str, Any] = {"BillingMode": schema.billing_mode}
-    last = schema.created_at if updated is None else updated.get("last_pay_per_request")
+    last = schema.last_pay_per_request if schema.billing_mode_changed else schema.created_at
     if last is not None:
         summary["LastUpdateToPayPerRequestDateTime"] = last
     return summary

@@ -196,7 +196,7 @@ class Bench:
         child = self.spawned(peers.alternator(
             self.logdir, f"alternator-cassandra-w{workers}", port, workers, "cassandra",
             ["--cassandra-port", str(node.port), "--cassandra-username", "cassandra",
-             "--cassandra-password", "cassandra",
+             "--cassandra-password", "cassandra", "--cassandra-replication", "1",
              "--alternator-write-isolation", "only_rmw_uses_lwt"]))
         return Endpoint(port, "cassandra", node.secret(), child.pid if workers == 1 else None)
 

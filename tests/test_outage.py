@@ -99,7 +99,8 @@ def behind_proxy() -> Iterator[tuple[Proxy, Any]]:
     proxy.start()
     config = Config(port=0, https_port=None, backend="cassandra",
                     cassandra=CassandraConfig(contact_points=("127.0.0.1",), port=proxy.port,
-                                              username="cassandra", password="cassandra"),
+                                              username="cassandra", password="cassandra",
+                                              replication_factor=1),
                     write_isolation=WriteIsolation.ONLY_RMW_USES_LWT)
     thread = ServerThread(config)
     url = thread.start()

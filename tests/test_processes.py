@@ -64,7 +64,7 @@ def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list
             pytest.skip("no Cassandra node")
         args = ["--backend", "cassandra", "--cassandra-host", address[0],
                 "--cassandra-port", str(address[1]), "--cassandra-username", "cassandra",
-                "--cassandra-password", "cassandra",
+                "--cassandra-password", "cassandra", "--cassandra-replication", "1",
                 "--alternator-write-isolation", "only_rmw_uses_lwt"]
         credentials = ("cassandra", cassandra_salted_hash())
     else:

@@ -11,6 +11,7 @@ parts of the backend (tables, items, scans, roles, system tables, intents) are m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import decimal
 import logging
 import threading
@@ -148,10 +149,8 @@ class CassandraBase:
         for task in self._background:
             task.cancel()
         for task in self._background:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):
-                pass
         self._background.clear()
         if self._cluster is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._cluster.shutdown)

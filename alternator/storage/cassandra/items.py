@@ -1,0 +1,294 @@
+"""The Cassandra backend's items: point reads, and every write with its derived rows.
+
+Conditional writes compare ``":version"`` in an LWT ``IF`` clause. A version is a UUID whose
+upper 64 bits are a microsecond timestamp, larger than the one of the version it replaces; a
+write's derived rows (``"dx"``) are written ``USING TIMESTAMP`` of that, so derived writes of
+the same item take effect in the order of its versions, however late they arrive. A write that
+changes derived rows records an intent first, so that a crash between the item write and its
+derived rows is completed by some server process (intents.py, docs/write-path.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from alternator.schema import TableSchema
+from alternator.storage import (
+    UNCONDITIONAL,
+    DerivedChange,
+    DerivedRow,
+    ItemWrite,
+    Merge,
+    Version,
+)
+from alternator.storage.cassandra.intents import CassandraIntents
+from alternator.storage.cassandra.session import quote
+from alternator.storage.cassandra.tables import DERIVED_TABLE, key_column
+from alternator.storage.codec import attrs_to_cql, decode_value, key_to_cql
+from alternator.values import Item
+
+# An existing row written without a version (e.g. by another Alternator) is matched with
+# ``IF ":version" = null``.
+NULL_VERSION = "null"
+# Test hook (tests/test_write_path.py): the process kills itself between an item write and its
+# derived rows, as a crash would.
+_CRASH_AFTER_ITEM_WRITE = os.environ.get("ALTERNATOR_TEST_CRASH_AFTER_ITEM_WRITE") == "1"
+
+
+def new_version(after: int = 0) -> uuid.UUID:
+    """A fresh version whose timestamp is now, and above ``after`` (microseconds)."""
+    ts = max(time.time_ns() // 1000, after + 1)
+    return uuid.UUID(int=(ts << 64) | random.getrandbits(64))
+
+
+def version_time(version: Version | uuid.UUID) -> int:
+    """The timestamp of a version (0 for none)."""
+    if version is None or version == NULL_VERSION:
+        return 0
+    value = version if isinstance(version, uuid.UUID) else uuid.UUID(version)
+    return value.int >> 64
+
+
+@dataclass(slots=True)
+class Statements:
+    """The prepared statements of one table, prepared on first use."""
+
+    get: Any = None
+    get_versioned: Any = None
+    get_serial: Any = None
+    put: Any = None
+    delete: Any = None
+    insert_if_absent: Any = None
+    update_if: Any = None
+    delete_if: Any = None
+    touch: Any = None
+    merge_set: Any = None
+    merge_remove: Any = None
+    derived_put: Any = None
+    derived_delete: Any = None
+    derived_read: Any = None
+    by_query: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+
+def key_values(table: TableSchema, key: Item) -> list[Any]:
+    values = [key_to_cql(table.partition_key, key[table.partition_key.name])]
+    if table.sort_key is not None:
+        values.append(key_to_cql(table.sort_key, key[table.sort_key.name]))
+    return values
+
+
+def qualified(table: TableSchema) -> str:
+    return f"{quote(table.placement[0])}.{quote(table.placement[1])}"
+
+
+def key_columns(table: TableSchema) -> list[str]:
+    return [key_column(n) for n in table.key_names]
+
+
+def with_attrs(key: Item, attrs: dict[str, bytes] | None) -> Item:
+    item = dict(key)
+    if attrs:
+        for name, data in attrs.items():
+            item[name] = decode_value(data)
+    return item
+
+
+class CassandraItems(CassandraIntents):
+    _statements: dict[str, Statements]
+
+    async def _opened(self) -> None:
+        self._statements = {}
+        await super()._opened()
+
+    def _forget_statements(self, schema: TableSchema) -> None:
+        self._statements.pop(schema.table_id, None)
+
+    async def _prepared(self, table: TableSchema) -> Statements:
+        stmts = self._statements.get(table.table_id)
+        if stmts is None:
+            stmts = await self.run_blocking(self._prepare_table, table)
+            self._statements[table.table_id] = stmts
+        return stmts
+
+    def _prepare_table(self, table: TableSchema) -> Statements:
+        name = qualified(table)
+        cols = key_columns(table)
+        where = " AND ".join(f"{c} = ?" for c in cols)
+        marks = ", ".join("?" for _ in cols)
+        prepare = self._session.prepare
+        read = f'SELECT ":attrs", ":version" FROM {name} WHERE {where}'
+        versioned = prepare(read)
+        versioned.consistency_level = self._cl.LOCAL_QUORUM
+        serial = prepare(read)
+        serial.consistency_level = self._cl.LOCAL_SERIAL
+        stmts = Statements(
+            get=prepare(f'SELECT ":attrs" FROM {name} WHERE {where}'),
+            get_versioned=versioned,
+            get_serial=serial,
+            put=prepare(f'INSERT INTO {name} ({", ".join(cols)}, ":attrs", ":version") '
+                        f"VALUES ({marks}, ?, ?)"),
+            delete=prepare(f"DELETE FROM {name} WHERE {where}"),
+            insert_if_absent=prepare(
+                f'INSERT INTO {name} ({", ".join(cols)}, ":attrs", ":version") '
+                f"VALUES ({marks}, ?, ?) IF NOT EXISTS"),
+            update_if=prepare(f'UPDATE {name} SET ":attrs" = ?, ":version" = ? WHERE {where} '
+                              'IF ":version" = ?'),
+            delete_if=prepare(f'DELETE FROM {name} WHERE {where} IF ":version" = ?'),
+            # An UPDATE alone does not make a row exist; this INSERT (the row marker) does, so
+            # that an UpdateItem creates the item even when it only removes attributes.
+            touch=prepare(f'INSERT INTO {name} ({", ".join(cols)}, ":version") '
+                          f"VALUES ({marks}, ?)"),
+            merge_set=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" + ? WHERE {where}'),
+            merge_remove=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" - ? WHERE {where}'),
+        )
+        if len(table.placement) > 2:
+            derived = f"{quote(table.placement[0])}.{DERIVED_TABLE}"
+            stmts.derived_put = prepare(f"INSERT INTO {derived} (space, part, sort, value) "
+                                        "VALUES (?, ?, ?, ?) USING TIMESTAMP ?")
+            stmts.derived_delete = prepare(f"DELETE FROM {derived} USING TIMESTAMP ? "
+                                           "WHERE space = ? AND part = ? AND sort = ?")
+            stmts.derived_read = prepare(f"SELECT sort, value FROM {derived} "
+                                         "WHERE space = ? AND part = ? LIMIT ?")
+        return stmts
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def get_item(self, table: TableSchema, key: Item, consistent: bool) -> Item | None:
+        stmts = await self._prepared(table)
+        bound = stmts.get.bind(key_values(table, key))
+        bound.consistency_level = self._cl.LOCAL_QUORUM if consistent else self._cl.LOCAL_ONE
+        rows = (await self.execute(bound)).current_rows
+        return with_attrs(key, rows[0][0]) if rows else None
+
+    async def read_versioned(
+        self, table: TableSchema, key: Item, serial: bool
+    ) -> tuple[Item | None, Version]:
+        stmts = await self._prepared(table)
+        statement = stmts.get_serial if serial else stmts.get_versioned
+        rows = (await self.execute(statement, key_values(table, key))).current_rows
+        if not rows:
+            return None, None
+        attrs, version = rows[0]
+        return with_attrs(key, attrs), str(version) if version else NULL_VERSION
+
+    async def read_derived(
+        self, table: TableSchema, space: str, partition: bytes, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        if len(table.placement) < 3:
+            return []
+        stmts = await self._prepared(table)
+        rows = (await self.execute(stmts.derived_read, (space, partition, limit))).current_rows
+        return [(bytes(s), bytes(v)) for s, v in rows]
+
+    # --- writes -------------------------------------------------------------------------------
+
+    async def write(self, table: TableSchema, writes: Sequence[ItemWrite]) -> list[bool]:
+        stmts = await self._prepared(table)
+        if len(writes) == 1:
+            return [await self._write_one(table, stmts, writes[0])]
+        # Each write on its own, concurrently, routed to its partition's replicas: see
+        # docs/storage.md for why not a CQL BATCH.
+        results = await asyncio.gather(*(self._write_one(table, stmts, w) for w in writes),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [bool(r) for r in results]
+
+    async def _write_one(self, table: TableSchema, stmts: Statements, w: ItemWrite) -> bool:
+        if w.derived.empty:
+            return await self._write_item(table, stmts, w, new_version(self._after(w)))
+        intent = await self.record_intent(table, w.key, w.derived.stale)
+        try:
+            version = new_version(self._after(w))
+            applied = await self._write_item(table, stmts, w, version)
+            if applied:
+                if _CRASH_AFTER_ITEM_WRITE:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                await self.apply_derived(table, w.derived, version_time(version))
+        except BaseException:
+            self.intent_failed(intent)  # left for the sweep to complete
+            raise
+        self.intent_done(intent)
+        return applied
+
+    @staticmethod
+    def _after(w: ItemWrite) -> int:
+        expected = w.expected
+        if expected is UNCONDITIONAL or expected is None:
+            return 0
+        assert isinstance(expected, str)
+        return version_time(expected)
+
+    async def _write_item(self, table: TableSchema, stmts: Statements, w: ItemWrite,
+                          version: uuid.UUID) -> bool:
+        keys = key_values(table, w.key)
+        new = w.new
+        if w.expected is UNCONDITIONAL:
+            if new is None:
+                await self.execute(stmts.delete, keys)
+            elif isinstance(new, Merge):
+                await self._merge(table, stmts, keys, new, version)
+            else:
+                await self.execute(stmts.put, [*keys, attrs_to_cql(table, new), version])
+            return True
+        assert not isinstance(new, Merge), "a merge is never conditional"
+        expected = w.expected
+        expected_uuid = None if expected in (None, NULL_VERSION) else uuid.UUID(str(expected))
+        if expected is None:
+            if new is None:
+                return not (await self.execute(stmts.get_serial, keys)).current_rows
+            result = await self.execute(stmts.insert_if_absent,
+                                        [*keys, attrs_to_cql(table, new), version])
+        elif new is None:
+            result = await self.execute(stmts.delete_if, [*keys, expected_uuid])
+        else:
+            result = await self.execute(stmts.update_if, [attrs_to_cql(table, new), version,
+                                                          *keys, expected_uuid])
+        return bool(result.was_applied)
+
+    async def _merge(self, table: TableSchema, stmts: Statements, keys: list[Any], merge: Merge,
+                     version: uuid.UUID) -> None:
+        from cassandra.query import BatchStatement, BatchType
+
+        # One partition: the batch is applied atomically and in isolation.
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        batch.add(stmts.touch, [*keys, version])
+        if merge.set_attributes:
+            batch.add(stmts.merge_set, [attrs_to_cql(table, merge.set_attributes), *keys])
+        if merge.remove:
+            batch.add(stmts.merge_remove, [set(merge.remove), *keys])
+        await self.execute(batch)
+
+    async def apply_derived(self, table: TableSchema, change: DerivedChange, ts: int) -> None:
+        """Write a change's derived rows at timestamp ``ts`` (concurrently: many partitions)."""
+        stmts = await self._prepared(table)
+        calls = [self.execute(stmts.derived_delete, (ts, r.space, r.partition, r.sort))
+                 for r in change.stale]
+        calls += [self.execute(stmts.derived_put, (r.space, r.partition, r.sort, r.value, ts))
+                  for r in change.rows]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def complete(self, table: TableSchema, key: Item,
+                       stale: tuple[DerivedRow, ...]) -> None:
+        """Make an item's derived rows those of its current state (an interrupted write's
+        ``stale`` rows deleted unless still current), at the current version's timestamp."""
+        stmts = await self._prepared(table)
+        rows = (await self.execute(stmts.get_serial, key_values(table, key))).current_rows
+        item = with_attrs(key, rows[0][0]) if rows else None
+        ts = version_time(rows[0][1]) if rows and rows[0][1] else time.time_ns() // 1000
+        current = self._rows_of(table, item)
+        keep = {(r.space, r.partition, r.sort) for r in current}
+        gone = tuple(r for r in stale if (r.space, r.partition, r.sort) not in keep)
+        await self.apply_derived(table, DerivedChange(gone, current), ts)

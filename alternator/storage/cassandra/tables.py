@@ -1,0 +1,195 @@
+"""The Cassandra backend's tables: metadata in ``alternator.tables`` and the CQL DDL.
+
+DynamoDB table ``T`` is CQL table ``"alternator_T"."T"`` (Scylla Alternator's layout): its key
+attributes are typed columns, every other attribute an entry of the ``":attrs"`` map, and
+``":version"`` the item's version. A table with derived rows (indexes) also has ``"dx"`` in
+its keyspace: a name shorter than any DynamoDB table name, so it never meets the base table's.
+Where the table was placed is recorded in its schema (``placement``), so every server process
+finds it the same way.
+
+Life cycle (docs/storage.md): a name is claimed with an LWT (status CREATING), the keyspace and
+tables are created, then the claim becomes ACTIVE. A claim left CREATING by a crashed server is
+taken over after :data:`STALE_CLAIM_SECONDS`. A keyspace left behind by a drop that failed is
+dropped, or avoided with a name carrying the new table's id, so it never blocks the name.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from alternator.errors import ResourceInUseException, ResourceNotFoundException
+from alternator.schema import TableSchema
+from alternator.storage.cassandra.session import (
+    META_KEYSPACE,
+    CassandraBase,
+    log,
+    quote,
+    replication_clause,
+)
+from alternator.storage.codec import cql_names
+
+CQL_TYPES = {"S": "text", "N": "decimal", "B": "blob"}
+DERIVED_TABLE = "dx"
+STALE_CLAIM_SECONDS = 60.0
+_MAX_CQL_NAME = 48
+
+
+def _not_found(name: str) -> ResourceNotFoundException:
+    return ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+
+
+def key_column(name: str) -> str:
+    """The CQL column of a key attribute: internal columns begin with one ':' and a letter, so
+    a key attribute whose name begins with ':' gets one more (':attrs' -> '::attrs')."""
+    return quote(":" + name if name.startswith(":") else name)
+
+
+class CassandraTables(CassandraBase):
+    async def _opened(self) -> None:
+        await super()._opened()
+        await self.run_blocking(
+            self._session.execute,
+            f"CREATE TABLE IF NOT EXISTS {META_KEYSPACE}.tables ("
+            "table_name text PRIMARY KEY, definition blob, status text)")
+
+    async def _meta_statement(self, name: str) -> object:
+        cql = {
+            "get": f"SELECT definition, status FROM {META_KEYSPACE}.tables WHERE table_name = ?",
+            "list": f"SELECT table_name, status FROM {META_KEYSPACE}.tables",
+            "claim": f"INSERT INTO {META_KEYSPACE}.tables (table_name, definition, status) "
+                     "VALUES (?, ?, 'CREATING') IF NOT EXISTS",
+            "release": f"DELETE FROM {META_KEYSPACE}.tables WHERE table_name = ? "
+                       "IF status = 'CREATING' AND definition = ?",
+            "activate": f"UPDATE {META_KEYSPACE}.tables SET status = 'ACTIVE', definition = ? "
+                        "WHERE table_name = ? IF definition = ?",
+            "update": f"UPDATE {META_KEYSPACE}.tables SET definition = ? WHERE table_name = ? "
+                      "IF status = 'ACTIVE'",
+            "remove": f"DELETE FROM {META_KEYSPACE}.tables WHERE table_name = ? IF EXISTS",
+            "keyspace_tables": "SELECT table_name FROM system_schema.tables "
+                               "WHERE keyspace_name = ?",
+        }[name]
+        return await self.prepared("tables." + name, cql)
+
+    async def create_table(self, schema: TableSchema) -> TableSchema:
+        claim = schema.to_json()
+        result = await self.execute(await self._meta_statement("claim"), (schema.name, claim))
+        if not result.was_applied:
+            await self._take_over_stale_claim(schema.name, result)
+            result = await self.execute(await self._meta_statement("claim"),
+                                        (schema.name, claim))
+            if not result.was_applied:
+                raise ResourceInUseException(f"Table already exists: {schema.name}")
+        try:
+            keyspace, table = await self._free_names(schema)
+            placement = (keyspace, table, DERIVED_TABLE) if schema.keeps_derived_rows \
+                else (keyspace, table)
+            stored = replace(schema, placement=placement)
+            await self.run_blocking(self._create_cql_tables, stored)
+        except BaseException:
+            await self.execute(await self._meta_statement("release"), (schema.name, claim))
+            raise
+        done = await self.execute(await self._meta_statement("activate"),
+                                  (stored.to_json(), schema.name, claim))
+        if not done.was_applied:  # our claim was taken over as stale meanwhile
+            raise ResourceInUseException(f"Table already exists: {schema.name}")
+        self._schemas.invalidate(schema.name)
+        return stored
+
+    async def _take_over_stale_claim(self, name: str, result: object) -> None:
+        """Remove a claim that a crashed CreateTable left CREATING for too long."""
+        rows = getattr(result, "current_rows", None) or []
+        if not rows:
+            return
+        # The failed LWT returns the existing row: (applied, table_name, definition, status).
+        row = dict(zip(result.column_names, rows[0], strict=True))  # type: ignore[attr-defined]
+        if row.get("status") != "CREATING" or row.get("definition") is None:
+            return
+        claimed = TableSchema.from_json(row["definition"])
+        if time.time() - claimed.created_at < STALE_CLAIM_SECONDS:
+            return
+        log.warning("taking over table %r, left CREATING since %.0f", name, claimed.created_at)
+        await self.execute(await self._meta_statement("release"), (name, row["definition"]))
+
+    async def _free_names(self, schema: TableSchema) -> tuple[str, str]:
+        """The keyspace and table for a new table: Scylla's names, unless a keyspace of that
+        name is left over (a drop that failed) and cannot be dropped now."""
+        keyspace, table = cql_names(schema.name)
+        statement = await self._meta_statement("keyspace_tables")
+        if not (await self.execute(statement, (keyspace,))).current_rows:
+            return keyspace, table
+        # Nothing ACTIVE or CREATING but our claim names this keyspace: it is a leftover.
+        log.warning("dropping keyspace %s, left over from an earlier table %r", keyspace,
+                    schema.name)
+        try:
+            await self.run_blocking(self._session.execute,
+                                    f"DROP KEYSPACE IF EXISTS {quote(keyspace)}")
+            return keyspace, table
+        except Exception:
+            suffix = "_" + schema.table_id.replace("-", "")[:12]
+            return keyspace[: _MAX_CQL_NAME - len(suffix)] + suffix, table
+
+    def _create_cql_tables(self, schema: TableSchema) -> None:
+        keyspace, table = schema.placement[:2]
+        pk = schema.partition_key
+        columns = [f"{key_column(pk.name)} {CQL_TYPES[pk.type]}"]
+        primary = key_column(pk.name)
+        if schema.sort_key is not None:
+            sk = schema.sort_key
+            columns.append(f"{key_column(sk.name)} {CQL_TYPES[sk.type]}")
+            primary = f"({primary}), {key_column(sk.name)}"
+        columns += ['":attrs" map<text, blob>', '":version" uuid']
+        execute = self._session.execute
+        execute(f"CREATE KEYSPACE IF NOT EXISTS {quote(keyspace)} WITH replication = "
+                f"{replication_clause(self._config)}")
+        execute(f"CREATE TABLE IF NOT EXISTS {quote(keyspace)}.{quote(table)} "
+                f"({', '.join(columns)}, PRIMARY KEY ({primary}))")
+        if len(schema.placement) > 2:
+            execute(f"CREATE TABLE IF NOT EXISTS {quote(keyspace)}.{DERIVED_TABLE} "
+                    "(space text, part blob, sort blob, value blob, "
+                    "PRIMARY KEY ((space, part), sort))")
+
+    async def delete_table(self, name: str) -> TableSchema:
+        schema = await self.get_table(name)
+        if schema is None:
+            raise _not_found(name)
+        result = await self.execute(await self._meta_statement("remove"), (name,))
+        if not result.was_applied:
+            raise _not_found(name)
+        self._schemas.invalidate(name)
+        self._forget_statements(schema)
+        # A drop that fails leaves a keyspace no metadata names: the next CreateTable of the
+        # name drops it or avoids it (_free_names).
+        await self.run_blocking(self._session.execute,
+                                f"DROP KEYSPACE IF EXISTS {quote(schema.placement[0])}")
+        return schema
+
+    def _forget_statements(self, schema: TableSchema) -> None:
+        """Drop what was prepared for a table (items.py)."""
+
+    async def get_table(self, name: str) -> TableSchema | None:
+        return await self._schemas.get(name, lambda: self._load_table(name))
+
+    async def _load_table(self, name: str) -> TableSchema | None:
+        rows = (await self.execute(await self._meta_statement("get"), (name,))).current_rows
+        if rows and rows[0][1] == "ACTIVE":  # (definition, status)
+            return TableSchema.from_json(rows[0][0])
+        return None
+
+    async def list_tables(self) -> list[str]:
+        statement = await self._meta_statement("list")
+        names: list[str] = []
+        result = await self.execute(statement)
+        while True:
+            names += [name for name, status in result.current_rows if status == "ACTIVE"]
+            if not result.has_more_pages:
+                break
+            result = await self.execute(statement, paging_state=result.paging_state)
+        return sorted(names)
+
+    async def update_table(self, schema: TableSchema) -> None:
+        result = await self.execute(await self._meta_statement("update"),
+                                    (schema.to_json(), schema.name))
+        if not result.was_applied:
+            raise _not_found(schema.name)
+        self._schemas.invalidate(schema.name)
