@@ -245,3 +245,17 @@ def test_attribute_name_limits(raw_dynamodb: Any, table_hash: str) -> None:
         code, message = error_of(exc)
         assert code == "ValidationException"
         assert "attribute name" in message.lower()
+
+
+@pytest.mark.parametrize("capacity", ["NONE", "TOTAL"])
+def test_blind_update_over_the_item_size_is_refused_before_writing(
+        dynamodb: Any, table_hash: str, capacity: str) -> None:
+    # SET with no condition and no read: the update alone is over 400 KB, so nothing may be
+    # stored, whether or not consumed capacity is asked for.
+    key = {"p": {"S": new_key()}}
+    with pytest.raises(ClientError) as error:
+        dynamodb.update_item(TableName=table_hash, Key=key, UpdateExpression="SET a = :v",
+                             ExpressionAttributeValues={":v": {"S": "x" * 500_000}},
+                             ReturnConsumedCapacity=capacity)
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert "Item" not in dynamodb.get_item(TableName=table_hash, Key=key, ConsistentRead=True)

@@ -1,7 +1,8 @@
 """Malformed requests get a 4xx from DynamoDB's error family, never a 500.
 
 Each operation's request is taken from a valid template and one member at a time is replaced
-by values of the wrong JSON shape.
+by values of the wrong JSON shape. The templates name every member of every operation, the
+legacy ones (AttributesToGet, AttributeUpdates, Expected, ...) included.
 """
 
 from __future__ import annotations
@@ -25,7 +26,43 @@ def templates(table: str) -> dict[str, dict[str, Any]]:
                     "ConditionExpression": "a = :v", "ExpressionAttributeValues": {":v": {"N": "1"}},
                     "ReturnValues": "ALL_OLD", "Expected": None},
         "GetItem": {"TableName": table, "Key": key, "ProjectionExpression": "#a",
-                    "ExpressionAttributeNames": {"#a": "a"}, "ConsistentRead": True},
+                    "ExpressionAttributeNames": {"#a": "a"}, "ConsistentRead": True,
+                    "ReturnConsumedCapacity": "TOTAL"},
+        "GetItem#legacy": {"TableName": table, "Key": key, "AttributesToGet": ["a"]},
+        "PutItem#legacy": {"TableName": table, "Item": key,
+                           "Expected": {"a": {"ComparisonOperator": "NULL"}},
+                           "ConditionalOperator": "OR", "ReturnConsumedCapacity": "TOTAL",
+                           "ReturnItemCollectionMetrics": "SIZE",
+                           "ReturnValuesOnConditionCheckFailure": "ALL_OLD"},
+        "UpdateItem#legacy": {"TableName": table, "Key": key,
+                              "AttributeUpdates": {"a": {"Action": "PUT", "Value": {"N": "1"}}},
+                              "Expected": {"a": {"Value": {"N": "1"}, "Exists": True}},
+                              "ReturnValues": "ALL_NEW"},
+        "UpdateItem#condition": {"TableName": table, "Key": key,
+                                 "UpdateExpression": "ADD #n :one",
+                                 "ConditionExpression": "attribute_exists(#n) OR :one = :one",
+                                 "ExpressionAttributeNames": {"#n": "n"},
+                                 "ExpressionAttributeValues": {":one": {"N": "1"}},
+                                 "ReturnConsumedCapacity": "INDEXES"},
+        "Query#expressions": {"TableName": table, "KeyConditionExpression": "p = :k",
+                              "FilterExpression": "#a > :v", "ProjectionExpression": "#a, p",
+                              "ExpressionAttributeNames": {"#a": "a"},
+                              "ExpressionAttributeValues": {":k": {"S": "k"}, ":v": {"N": "0"}},
+                              "ScanIndexForward": False, "ConsistentRead": True,
+                              "ReturnConsumedCapacity": "TOTAL"},
+        "Scan#expressions": {"TableName": table, "FilterExpression": "attribute_exists(#a)",
+                             "ProjectionExpression": "#a", "ExpressionAttributeNames": {"#a": "a"},
+                             "Limit": 2, "ExclusiveStartKey": key, "ConsistentRead": True,
+                             "Select": "SPECIFIC_ATTRIBUTES"},
+        "BatchGetItem#legacy": {"RequestItems": {table: {"Keys": [key],
+                                                          "AttributesToGet": ["a"]}},
+                                "ReturnConsumedCapacity": "TOTAL"},
+        "DescribeTable": {"TableName": table},
+        "DescribeTimeToLive": {"TableName": table},
+        "ListTagsOfResource": {"ResourceArn": f"arn:aws:dynamodb:us-east-1:000000000000:"
+                                              f"table/{table}", "NextToken": "x"},
+        "UntagResource": {"ResourceArn": f"arn:aws:dynamodb:us-east-1:000000000000:table/{table}",
+                          "TagKeys": ["never"]},
         "UpdateItem": {"TableName": table, "Key": key, "UpdateExpression": "SET a = :v",
                        "ExpressionAttributeValues": {":v": {"N": "1"}},
                        "ReturnValues": "UPDATED_NEW"},
@@ -66,7 +103,7 @@ def test_wrong_shapes_are_client_errors(endpoint: Endpoint, table_hash: str, ope
                                         member: str, shape: int) -> None:
     request = templates(table_hash)[operation]
     request[member] = WRONG_SHAPES[shape]
-    status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{operation}",
+    status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{operation.split('#')[0]}",
                                  json.dumps(request).encode())
     assert status < 500, body
     if status >= 400:
@@ -107,6 +144,6 @@ def test_wrong_nested_shapes_are_client_errors(endpoint: Endpoint, table_hash: s
     if isinstance(target, dict) and last == "t":
         last = table_hash
     target[last] = WRONG_SHAPES[shape]
-    status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{operation}",
+    status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{operation.split('#')[0]}",
                                  json.dumps(request).encode())
     assert status < 500, (path, body)

@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from alternator.derived import SHADOW_SPACE, shadow_partition
+
 from conftest import Endpoint, _servers, cassandra_address, cassandra_salted_hash, create_table
 from test_processes import start_process
 

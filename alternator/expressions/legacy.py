@@ -294,6 +294,10 @@ def attribute_updates(updates: Mapping[str, Any]) -> Update:
     deletes: list[DeleteAction] = []
     for name, spec in updates.items():
         check_attribute_name(name)
+        if not isinstance(spec, Mapping):  # tests/test_malformed.py
+            raise SerializationException(
+                f"Unexpected value type in payload for AttributeUpdates.{name}: expected a "
+                "structure")
         action = _text(spec.get("Action", "PUT"), "Action")
         if action not in ("ADD", "PUT", "DELETE"):
             raise _enum_error(
@@ -338,6 +342,9 @@ def attributes_to_get(names: Sequence[str]) -> Projection:
         )
     seen: set[str] = set()
     for name in names:
+        if not isinstance(name, str):  # tests/test_malformed.py
+            raise SerializationException(
+                "Unexpected value type in payload for AttributesToGet: expected a string")
         check_attribute_name(name)
         if name in seen:
             raise ValidationException(
