@@ -152,3 +152,4 @@ def test_deleting_an_absent_item_writes_nothing() -> None:
     assert storage.writes == []
 
 
+

@@ -91,7 +91,11 @@ class CassandraBase:
         from cassandra import ConsistencyLevel
         from cassandra.auth import PlainTextAuthProvider
         from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-        from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+        from cassandra.policies import (
+            DCAwareRoundRobinPolicy,
+            ExponentialReconnectionPolicy,
+            TokenAwarePolicy,
+        )
         from cassandra.query import tuple_factory
 
         cfg = self._config
@@ -115,6 +119,9 @@ class CassandraBase:
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             schema_metadata_enabled=False,
             connect_timeout=10,
+            # Retry a node that went down every few seconds at most (the driver's default backoff
+            # grows to 10 minutes): serving resumes soon after it is back (tests/test_outage.py).
+            reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.25, max_delay=2.0),
             # v4 framing: v5 wraps every message in checksummed segments computed in Python.
             protocol_version=4,
         )
