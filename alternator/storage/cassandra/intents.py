@@ -124,6 +124,18 @@ class CassandraIntents(CassandraTables):
                        stale: tuple[DerivedRow, ...]) -> None:
         raise NotImplementedError  # items.py
 
+    async def _closing(self) -> None:
+        """On a clean stop, leave nothing for others to complete: finish our epochs (the
+        current one too) and leave the owners' table."""
+        await super()._closing()
+        if self._session is not None:
+            try:
+                await self._finish_own_epochs(until=_epoch(time.time()) + 1)
+                if not self._open:
+                    await self.execute(await self._intent_statement("forget"), (self._owner,))
+            except Exception as exc:  # the sweep of another process will see to it
+                log.warning("could not finish this process's intents: %r", exc)
+
     # --- the sweeper ------------------------------------------------------------------------------
 
     async def _sweeper(self) -> None:
@@ -140,8 +152,10 @@ class CassandraIntents(CassandraTables):
         await self.execute(await self._intent_statement("heartbeat"),
                            (self._owner, _now_ms(), self._first_epoch))
 
-    async def _finish_own_epochs(self) -> None:
-        current = _epoch(time.time())
+    async def _finish_own_epochs(self, until: int | None = None) -> None:
+        """Delete our epochs before ``until`` (default: the current one) once their writes are
+        done, completing those where a derived write failed."""
+        current = _epoch(time.time()) if until is None else until
         for epoch in sorted(e for e in self._open if e < current):
             if self._open[epoch] > 0:
                 break  # writes of that epoch still running

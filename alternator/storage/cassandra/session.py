@@ -148,6 +148,9 @@ class CassandraBase:
                     "requests fail until nodes are added or --cassandra-replication is lowered",
                     rf, dc, nodes)
 
+    async def _closing(self) -> None:
+        """Before the session closes (background work already stopped): the mixins' own."""
+
     def background(self, work: Callable[[], Any]) -> None:
         """Run a coroutine function for the storage's lifetime (cancelled by close())."""
         self._background.append(asyncio.get_running_loop().create_task(work()))
@@ -160,6 +163,7 @@ class CassandraBase:
                 await task
         self._background.clear()
         if self._cluster is not None:
+            await self._closing()
             await asyncio.get_running_loop().run_in_executor(None, self._cluster.shutdown)
             self._cluster = None
 
