@@ -86,5 +86,7 @@ class Config:
     sqlite_synchronous: str = "full"  # SQLite's PRAGMA synchronous: full, normal or off
     limits: Limits = field(default_factory=Limits)
     worker_id: int = 0  # which of them this process is (system.clients' shard_id)
+    # How often the expiry service scans every TTL-enabled table (Scylla's default: 24 h).
+    ttl_period: float = 24 * 3600.0
     # Test-only structures (the derived-row shadow, alternator/derived.py); never in production.
     test_hooks: bool = False

@@ -97,6 +97,8 @@ class TableSchema:
     # PAY_PER_REQUEST (DescribeTable's BillingModeSummary).
     billing_mode_changed: bool = False
     last_pay_per_request: float | None = None
+    # The Time to Live attribute, when TTL is enabled (operations/ttl.py).
+    ttl_attribute: str | None = None
 
     @property
     def keeps_derived_rows(self) -> bool:
@@ -142,6 +144,7 @@ class TableSchema:
             "stream": [self.stream.view_type, self.stream.label] if self.stream else None,
             "billing_mode_changed": self.billing_mode_changed,
             "last_pay_per_request": self.last_pay_per_request,
+            "ttl_attribute": self.ttl_attribute,
         })
 
     @classmethod
@@ -169,6 +172,7 @@ class TableSchema:
             stream=StreamSettings(*stream) if stream else None,
             billing_mode_changed=d.get("billing_mode_changed", False),
             last_pay_per_request=d.get("last_pay_per_request"),
+            ttl_attribute=d.get("ttl_attribute"),
         )
 
 

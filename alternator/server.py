@@ -12,9 +12,12 @@ Connections and their timeouts are :mod:`alternator.listener`'s.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +38,7 @@ from alternator.errors import (
 )
 from alternator.faults import RateLimitedLog, json_safe, printable
 from alternator.intake import Budget, ClientGone, Hold, read_body
-from alternator.operations import EMPTY_RESPONSES, HANDLERS, RequestContext
+from alternator.operations import EMPTY_RESPONSES, HANDLERS, RequestContext, ttl
 from alternator.operations.context import ClientInfo, Counters
 from alternator.storage import Storage
 
@@ -55,6 +58,7 @@ class ServerState:
     roles: RoleCache
     budget: Budget
     counters: Counters = field(default_factory=Counters)
+    expiry: ttl.ExpiryCounts = field(default_factory=ttl.ExpiryCounts)
     # The requests being served right now, with their signer (for system.clients).
     active: dict[int, tuple[web.Request, str | None]] = field(default_factory=dict)
 
@@ -285,4 +289,17 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     app.router.add_post("/", handle_dynamodb, expect_handler=_expect)
     app.router.add_get("/", handle_health)
     app.router.add_get("/localnodes", handle_localnodes)
+    if config.worker_id == 0:  # one expiry service per server, not per worker
+        app.cleanup_ctx.append(_expiry_service)
     return app
+
+
+async def _expiry_service(app: web.Application) -> AsyncIterator[None]:
+    """The Time to Live expiry service, for the app's lifetime (operations/ttl.py)."""
+    state = app[STATE]
+    task = asyncio.get_running_loop().create_task(
+        ttl.expiry_loop(state.storage, state.config, state.expiry))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -178,11 +178,12 @@ def _server_for(backend: str, state_dir: str) -> Endpoint:
         config = Config(port=0, backend="cassandra", cassandra=cassandra_config(),
                         write_isolation=WriteIsolation.ONLY_RMW_USES_LWT,
                         credentials_validity=CREDENTIALS_VALIDITY,
-                        allow_system_table_write=True, test_hooks=True)
+                        allow_system_table_write=True, test_hooks=True, ttl_period=1.0)
         access_key, secret = "cassandra", cassandra_salted_hash()
     else:
         config = Config(port=0, backend="sqlite", sqlite_path=os.path.join(state_dir, "test.db"),
-                        credentials_validity=CREDENTIALS_VALIDITY, test_hooks=True)
+                        credentials_validity=CREDENTIALS_VALIDITY, test_hooks=True,
+                        ttl_period=1.0)
         access_key, secret = "alternator", sqlite_superuser(config.sqlite_path)
     thread = ServerThread(config)
     endpoint = Endpoint(backend, thread.start(), access_key, secret,

@@ -218,6 +218,6 @@ def test_update_table_needs_a_change(raw_dynamodb: Any, table_hash: str) -> None
     assert error_of(exc)[0] == "ValidationException"
 
 
-def test_describe_time_to_live(dynamodb: Any, table_hash: str) -> None:
+def test_describe_time_to_live_of_a_new_table(dynamodb: Any, table_hash: str) -> None:
     ttl = dynamodb.describe_time_to_live(TableName=table_hash)["TimeToLiveDescription"]
     assert ttl["TimeToLiveStatus"] == "DISABLED"

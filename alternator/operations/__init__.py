@@ -7,7 +7,7 @@ They reach storage only through the ``Storage`` protocol.
 
 from __future__ import annotations
 
-from alternator.operations import batch, items, query, tables, tags
+from alternator.operations import batch, items, query, tables, tags, ttl
 from alternator.operations.context import Handler, RequestContext
 
 HANDLERS: dict[str, Handler] = {
@@ -16,7 +16,8 @@ HANDLERS: dict[str, Handler] = {
     "DeleteTable": tables.delete_table,
     "ListTables": tables.list_tables,
     "UpdateTable": tables.update_table,
-    "DescribeTimeToLive": tables.describe_time_to_live,
+    "DescribeTimeToLive": ttl.describe_time_to_live,
+    "UpdateTimeToLive": ttl.update_time_to_live,
     "DescribeLimits": tables.describe_limits,
     "DescribeEndpoints": tables.describe_endpoints,
     "PutItem": items.put_item,

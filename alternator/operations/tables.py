@@ -121,11 +121,6 @@ async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
     return {"TableDescription": describe(schema, ctx.config.region)}
 
 
-async def describe_time_to_live(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    await table_for(ctx, req, None)
-    return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
-
-
 async def describe_limits(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     return {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
             "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}

@@ -145,6 +145,32 @@ async def commit(
     return await _versioned_loop(storage, table, key, apply, hooks)
 
 
+async def expire(storage: Storage, config: Config, table: TableSchema, key: Item,
+                 still_expired: Callable[[Item | None], bool]) -> bool:
+    """A Time to Live deletion: delete the item only if, as read in the same versioned loop,
+    it is still expired (an update extending its TTL meanwhile wins). Whatever the policy, as
+    Scylla does for its expiry service; under unsafe_rmw, a plain read and delete."""
+
+    def apply(old: Item | None) -> Item | None:
+        if not still_expired(old):
+            raise ConditionalCheckFailedException()
+        return None
+
+    hooks = config.test_hooks
+    try:
+        if isolation_policy(table, config) is WriteIsolation.UNSAFE_RMW \
+                and not storage.always_isolated:
+            old = await storage.get_item(table, key, consistent=True)
+            apply(old)
+            await storage.write(table, [ItemWrite(key, None,
+                                                  derived=change(table, old, None, hooks))])
+            return True
+        result = await _versioned_loop(storage, table, key, apply, hooks)
+    except ConditionalCheckFailedException:
+        return False
+    return result.old is not None
+
+
 def batch_writes(storage: Storage, config: Config, table: TableSchema,
                  writes: Sequence[tuple[Item, Item | None]]) -> list[Callable[[], Awaitable[object]]]:
     """BatchWriteItem's puts (an item) and deletes (None) of one table, as calls to make: one

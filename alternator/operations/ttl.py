@@ -1,0 +1,149 @@
+"""Time to Live: UpdateTimeToLive, DescribeTimeToLive, and the expiry service.
+
+An item expires when its TTL attribute is a Number of epoch seconds in the past, but not more
+than five years in the past (DynamoDB's rule: such a value is taken for a mistake, not for an
+expiry). Until the service deletes it, an expired item is still returned, as in DynamoDB.
+
+The service (:func:`expiry_loop`) scans every TTL-enabled table once per
+``--alternator-ttl-period-in-seconds`` and deletes each expired item through the write path
+(``write_path.expire``): conditionally, on the item read in the same versioned loop, so an
+update that extends the TTL meanwhile is never lost, and any derived rows follow. Memory is
+bounded by a page of items; a pause between pages keeps it from starving requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from functools import partial
+from typing import Any
+
+from alternator import fields
+from alternator.auth import permissions
+from alternator.config import Config
+from alternator.errors import ValidationException
+from alternator.operations import write_path
+from alternator.operations.context import RequestContext, table_for
+from alternator.schema import TableSchema
+from alternator.storage import Storage
+from alternator.values import Item
+
+log = logging.getLogger(__name__)
+
+FIVE_YEARS = 5 * 365 * 24 * 3600
+PAGE = 100
+PAUSE_BETWEEN_PAGES = 0.01
+
+
+def _not_null(member: str) -> ValidationException:
+    return ValidationException(
+        f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: "
+        "Member must not be null")
+
+
+async def update_time_to_live(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    spec = fields.optional_map(req, "TimeToLiveSpecification")
+    if spec is None:
+        raise _not_null("timeToLiveSpecification")
+    enabled = fields.optional_bool(spec, "Enabled")
+    name = fields.optional_str(spec, "AttributeName")
+    if enabled is None:
+        raise _not_null("timeToLiveSpecification.enabled")
+    if name is None:
+        raise _not_null("timeToLiveSpecification.attributeName")
+    if not 1 <= len(name.encode()) <= 255:
+        bound = "greater than or equal to 1" if not name else "less than or equal to 255"
+        raise ValidationException(
+            f"1 validation error detected: Value '{name[:300]}' at "
+            "'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must "
+            f"have length {bound}")
+    table = await table_for(ctx, req, permissions.ALTER)
+    current = table.ttl_attribute
+    if enabled:
+        if current is not None:
+            raise ValidationException("TimeToLive is already enabled")
+        table = replace(table, ttl_attribute=name)
+    else:
+        if current is None:
+            raise ValidationException("TimeToLive is already disabled")
+        if current != name:
+            raise ValidationException(
+                "TimeToLive is active on a different AttributeName: current AttributeName is "
+                f"{current}")
+        table = replace(table, ttl_attribute=None)
+    await ctx.storage.update_table(table)
+    return {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": name}}
+
+
+async def describe_time_to_live(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    table = await table_for(ctx, req, None)
+    if table.ttl_attribute is None:
+        return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
+    return {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED",
+                                      "AttributeName": table.ttl_attribute}}
+
+
+def expired(item: Item | None, attribute: str, now: float) -> bool:
+    """Whether DynamoDB's TTL would delete the item at ``now``."""
+    if item is None:
+        return False
+    value = item.get(attribute)
+    if value is None or "N" not in value:
+        return False
+    try:
+        at = Decimal(value["N"])
+    except InvalidOperation:
+        return False
+    return now - FIVE_YEARS <= at <= now
+
+
+@dataclass(slots=True)
+class ExpiryCounts:
+    """Per table: items the service looked at and items it deleted (for metrics)."""
+
+    scanned: dict[str, int] = field(default_factory=dict)
+    expired: dict[str, int] = field(default_factory=dict)
+
+
+async def expire_table(storage: Storage, config: Config, table: TableSchema,
+                       counts: ExpiryCounts, now: float | None = None) -> int:
+    """One pass over a table: delete the items expired at ``now``; how many."""
+    attribute = table.ttl_attribute
+    assert attribute is not None
+    deleted = 0
+    start: Item | None = None
+    while True:
+        page = await storage.scan(table, 0, 1, PAGE, start, consistent=False)
+        counts.scanned[table.name] = counts.scanned.get(table.name, 0) + len(page.items)
+        at = time.time() if now is None else now
+        for item in page.items:
+            if not expired(item, attribute, at):
+                continue
+            key = {name: item[name] for name in table.key_names}
+            if await write_path.expire(storage, config, table, key,
+                                       partial(expired, attribute=attribute, now=at)):
+                deleted += 1
+        if page.last_key is None:
+            break
+        start = page.last_key
+        await asyncio.sleep(PAUSE_BETWEEN_PAGES)
+    counts.expired[table.name] = counts.expired.get(table.name, 0) + deleted
+    return deleted
+
+
+async def expiry_loop(storage: Storage, config: Config, counts: ExpiryCounts) -> None:
+    """Every period, one pass over every TTL-enabled table (runs for the server's lifetime)."""
+    while True:
+        await asyncio.sleep(config.ttl_period)
+        try:
+            for name in await storage.list_tables():
+                table = await storage.get_table(name)
+                if table is not None and table.ttl_attribute is not None:
+                    await expire_table(storage, config, table, counts)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database may be down: the next period tries again
+            log.warning("expiry pass failed: %r", exc)

@@ -1,0 +1,109 @@
+"""Time to Live: UpdateTimeToLive / DescribeTimeToLive and the expiry service (operations/ttl.py).
+
+The test servers scan TTL-enabled tables every second (conftest.py: ttl_period=1.0).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import Endpoint, create_table
+from test_write_path import shadow
+
+
+def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    error = exc.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+@pytest.fixture
+def table(dynamodb: Any) -> Iterator[str]:
+    name = create_table(dynamodb, [("p", "HASH", "S")], Tags=[{"Key": "test:shadow",
+                                                                "Value": "s"}])
+    yield name
+    dynamodb.delete_table(TableName=name)
+
+
+def describe(dynamodb: Any, table: str) -> dict[str, Any]:
+    return dict(dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"])
+
+
+def test_enable_describe_disable(dynamodb: Any, table: str) -> None:
+    assert describe(dynamodb, table) == {"TimeToLiveStatus": "DISABLED"}
+    spec = {"Enabled": True, "AttributeName": "expires"}
+    out = dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=spec)
+    assert out["TimeToLiveSpecification"] == spec
+    assert describe(dynamodb, table) == {"TimeToLiveStatus": "ENABLED",
+                                         "AttributeName": "expires"}
+    for again in (spec, {"Enabled": True, "AttributeName": "other"}):
+        with pytest.raises(ClientError) as exc:
+            dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=again)
+        assert error_of(exc) == ("ValidationException", "TimeToLive is already enabled")
+    off = {"Enabled": False, "AttributeName": "expires"}
+    assert dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=off)[
+        "TimeToLiveSpecification"] == off
+    assert describe(dynamodb, table) == {"TimeToLiveStatus": "DISABLED"}
+    with pytest.raises(ClientError) as exc:
+        dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=off)
+    assert error_of(exc) == ("ValidationException", "TimeToLive is already disabled")
+
+
+@pytest.mark.parametrize("spec, member", [
+    (None, "timeToLiveSpecification"),
+    ({"AttributeName": "e"}, "timeToLiveSpecification.enabled"),
+    ({"Enabled": True}, "timeToLiveSpecification.attributeName"),
+    ({"Enabled": True, "AttributeName": ""}, "timeToLiveSpecification.attributeName"),
+    ({"Enabled": True, "AttributeName": "a" * 256}, "timeToLiveSpecification.attributeName"),
+])
+def test_specification_is_validated(raw_dynamodb: Any, table: str, spec: Any,
+                                    member: str) -> None:
+    request: dict[str, Any] = {"TableName": table}
+    if spec is not None:
+        request["TimeToLiveSpecification"] = spec
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.update_time_to_live(**request)
+    code, message = error_of(exc)
+    assert code == "ValidationException" and member in message
+    assert describe(raw_dynamodb, table) == {"TimeToLiveStatus": "DISABLED"}
+
+
+def test_unknown_table(dynamodb: Any) -> None:
+    with pytest.raises(dynamodb.exceptions.ResourceNotFoundException):
+        dynamodb.update_time_to_live(TableName="no_such_table_ttl", TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": "e"})
+
+
+def test_only_expired_items_are_deleted(endpoint: Endpoint, dynamodb: Any, table: str) -> None:
+    now = int(time.time())
+    items = {
+        "past": {"N": str(now - 60)},
+        "future": {"N": str(now + 3600)},
+        "string": {"S": str(now - 60)},
+        "ancient": {"N": str(now - 6 * 365 * 24 * 3600)},  # over five years: never expires
+        "fraction": {"N": f"{now - 60}.5"},
+    }
+    for name, value in items.items():
+        dynamodb.put_item(TableName=table, Item={"p": {"S": name}, "e": value,
+                                                  "s": {"S": name}})
+    dynamodb.put_item(TableName=table, Item={"p": {"S": "missing"}})
+    # Until the service runs, an expired item is still there, as in DynamoDB.
+    assert "Item" in dynamodb.get_item(TableName=table, Key={"p": {"S": "past"}},
+                                       ConsistentRead=True)
+    dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification={
+        "Enabled": True, "AttributeName": "e"})
+    gone = {"past", "fraction"}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        left = {i["p"]["S"] for i in dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]}
+        if not left & gone:
+            break
+        time.sleep(0.5)
+    assert left == {"future", "string", "ancient", "missing"}
+    # The deletion went through the write path: the derived rows followed the items.
+    assert shadow(endpoint, table, {"S": "past"}) == []
+    assert len(shadow(endpoint, table, {"S": "future"})) == 1
