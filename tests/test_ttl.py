@@ -107,3 +107,71 @@ def test_only_expired_items_are_deleted(endpoint: Endpoint, dynamodb: Any, table
     # The deletion went through the write path: the derived rows followed the items.
     assert shadow(endpoint, table, {"S": "past"}) == []
     assert len(shadow(endpoint, table, {"S": "future"})) == 1
+
+
+def test_a_lease_goes_to_one_claimant(endpoint: Endpoint) -> None:
+    import asyncio
+    import uuid
+
+    from conftest import _servers
+
+    thread, _ = _servers[endpoint.backend]
+    assert thread.server is not None
+    storage = thread.server.storage
+    name = f"test:{uuid.uuid4()}"
+
+    async def claims() -> list[bool]:
+        return list(await asyncio.gather(*(storage.claim(name, 30) for _ in range(5))))
+
+    assert sorted(asyncio.run_coroutine_threadsafe(claims(), thread.loop).result(30)) == [
+        False, False, False, False, True]
+
+
+@pytest.mark.slow
+def test_two_servers_share_the_expiry_and_one_finishes_alone(endpoint: Endpoint, dynamodb: Any,
+                                                             tmp_path: Any) -> None:
+    # The suite's server and a second process, both scanning every second: they divide each
+    # period's ranges by lease; the second is killed mid-way and the first finishes.
+    if endpoint.backend != "cassandra":
+        pytest.skip("several server processes on one cluster")
+    from conftest import cassandra_address, cassandra_salted_hash
+    from test_processes import start_process
+
+    address = cassandra_address()
+    assert address is not None
+    name = create_table(dynamodb, [("p", "HASH", "S")])
+    try:
+        past = str(int(time.time()) - 60)
+        for start in range(0, 5000, 25):
+            dynamodb.batch_write_item(RequestItems={name: [
+                {"PutRequest": {"Item": {"p": {"S": str(i)}, "e": {"N": past}}}}
+                for i in range(start, start + 25)]})
+        args = ["--backend", "cassandra", "--cassandra-host", address[0],
+                "--cassandra-port", str(address[1]), "--cassandra-username", "cassandra",
+                "--cassandra-password", "cassandra", "--cassandra-replication", "1",
+                "--alternator-write-isolation", "only_rmw_uses_lwt",
+                "--alternator-ttl-period-in-seconds", "1"]
+        credentials = ("cassandra", cassandra_salted_hash())
+        first, _ = start_process(args, tmp_path / "first.log", credentials)
+        try:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": "e"})
+            # Kill one server once the expiry has begun: the other finishes every range.
+            deadline = time.monotonic() + 60
+            while dynamodb.scan(TableName=name, Select="COUNT")["Count"] == 5000 \
+                    and time.monotonic() < deadline:
+                time.sleep(0.2)
+            first.kill()
+            first.wait(30)
+            while time.monotonic() < deadline:
+                if dynamodb.scan(TableName=name, Select="COUNT", ConsistentRead=True)[
+                        "Count"] == 0:
+                    break
+                time.sleep(1)
+            assert dynamodb.scan(TableName=name, Select="COUNT", ConsistentRead=True)[
+                "Count"] == 0
+        finally:
+            first.kill()
+            first.wait(30)
+    finally:
+        dynamodb.delete_table(TableName=name)

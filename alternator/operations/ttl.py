@@ -5,7 +5,8 @@ than five years in the past (DynamoDB's rule: such a value is taken for a mistak
 expiry). Until the service deletes it, an expired item is still returned, as in DynamoDB.
 
 The service (:func:`expiry_loop`) scans every TTL-enabled table once per
-``--alternator-ttl-period-in-seconds`` and deletes each expired item through the write path
+``--alternator-ttl-period-in-seconds``, range by range, each range by the one server process
+that claims its lease for that period (``Storage.claim``), and deletes each expired item through the write path
 (``write_path.expire``): conditionally, on the item read in the same versioned loop, so an
 update that extends the TTL meanwhile is never lost, and any derived rows follow. Memory is
 bounded by a page of items; a pause between pages keeps it from starving requests.
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 FIVE_YEARS = 5 * 365 * 24 * 3600
 PAGE = 100
 PAUSE_BETWEEN_PAGES = 0.01
+# A pass divides a table into this many token ranges; in each period, one server process (the
+# one that claims the range's lease for that period) scans each.
+SEGMENTS = 16
 
 
 def _not_null(member: str) -> ValidationException:
@@ -110,13 +114,26 @@ class ExpiryCounts:
 
 async def expire_table(storage: Storage, config: Config, table: TableSchema,
                        counts: ExpiryCounts, now: float | None = None) -> int:
-    """One pass over a table: delete the items expired at ``now``; how many."""
+    """One pass over the ranges of a table this process claims for the current period: delete
+    the items expired at ``now``; how many."""
+    period = int((time.time() if now is None else now) // config.ttl_period)
+    deleted = 0
+    for segment in range(SEGMENTS):
+        lease = f"ttl:{table.table_id}:{segment}:{period}"
+        if await storage.claim(lease, 2 * config.ttl_period):
+            deleted += await _expire_range(storage, config, table, segment, counts, now)
+    counts.expired[table.name] = counts.expired.get(table.name, 0) + deleted
+    return deleted
+
+
+async def _expire_range(storage: Storage, config: Config, table: TableSchema, segment: int,
+                        counts: ExpiryCounts, now: float | None) -> int:
     attribute = table.ttl_attribute
     assert attribute is not None
     deleted = 0
     start: Item | None = None
     while True:
-        page = await storage.scan(table, 0, 1, PAGE, start, consistent=False)
+        page = await storage.scan(table, segment, SEGMENTS, PAGE, start, consistent=False)
         counts.scanned[table.name] = counts.scanned.get(table.name, 0) + len(page.items)
         at = time.time() if now is None else now
         for item in page.items:
@@ -127,11 +144,9 @@ async def expire_table(storage: Storage, config: Config, table: TableSchema,
                                        partial(expired, attribute=attribute, now=at)):
                 deleted += 1
         if page.last_key is None:
-            break
+            return deleted
         start = page.last_key
         await asyncio.sleep(PAUSE_BETWEEN_PAGES)
-    counts.expired[table.name] = counts.expired.get(table.name, 0) + deleted
-    return deleted
 
 
 async def expiry_loop(storage: Storage, config: Config, counts: ExpiryCounts) -> None:

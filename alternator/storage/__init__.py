@@ -177,6 +177,11 @@ class Storage(Protocol):
     async def recover(self) -> int:
         """Finish derived writes that a crashed server process left behind; how many."""
 
+    async def claim(self, name: str, seconds: float) -> bool:
+        """Take the lease ``name`` for ``seconds`` if no server process holds it: True for the
+        one process, of all those sharing the backend, that got it (the expiry service divides
+        its work with these)."""
+
     # --- reads of many items ----------------------------------------------------------------------
     async def query(
         self,

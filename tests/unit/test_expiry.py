@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import pytest
+
 from alternator.config import Config, WriteIsolation
 from alternator.operations import ttl
 from alternator.values import Item
@@ -12,6 +14,15 @@ from alternator.values import Item
 from test_write_loop import KEY, TABLE, MemoryStorage
 
 NOW = 1_800_000_000.0
+
+
+@pytest.fixture(autouse=True)
+def one_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ttl, "SEGMENTS", 1)
+
+
+async def _always(name: str, seconds: float) -> bool:
+    return True
 
 
 def test_the_expiry_rule() -> None:
@@ -29,6 +40,8 @@ def test_the_expiry_rule() -> None:
 
 class ExtendingStorage(MemoryStorage):
     """A client extends the item's TTL between the service's scan and its delete."""
+
+    claim = staticmethod(_always)
 
     async def scan(self, *args: object, **kwargs: object) -> object:
         from alternator.storage import Page
@@ -61,6 +74,7 @@ def test_an_expired_item_is_deleted_once() -> None:
         return Page([dict(storage.item)] if storage.item else [], None)
 
     storage.scan = scan  # type: ignore[attr-defined]
+    storage.claim = _always  # type: ignore[attr-defined]
     table = replace(TABLE, ttl_attribute="e")
     deleted = asyncio.run(ttl.expire_table(storage, Config(), table,  # type: ignore[arg-type]
                                            ttl.ExpiryCounts(), now=NOW))

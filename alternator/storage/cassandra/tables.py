@@ -16,6 +16,7 @@ dropped, or avoided with a name carrying the new table's id, so it never blocks 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import replace
 
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
@@ -52,6 +53,10 @@ class CassandraTables(CassandraBase):
             self._session.execute,
             f"CREATE TABLE IF NOT EXISTS {META_KEYSPACE}.tables ("
             "table_name text PRIMARY KEY, definition blob, status text)")
+        await self.run_blocking(
+            self._session.execute,
+            f"CREATE TABLE IF NOT EXISTS {META_KEYSPACE}.leases (name text PRIMARY KEY, "
+            "holder uuid)")
 
     async def _meta_statement(self, name: str) -> object:
         cql = {
@@ -66,6 +71,8 @@ class CassandraTables(CassandraBase):
             "update": f"UPDATE {META_KEYSPACE}.tables SET definition = ? WHERE table_name = ? "
                       "IF status = 'ACTIVE'",
             "remove": f"DELETE FROM {META_KEYSPACE}.tables WHERE table_name = ? IF EXISTS",
+            "claim_lease": f"INSERT INTO {META_KEYSPACE}.leases (name, holder) VALUES (?, ?) "
+                           "IF NOT EXISTS USING TTL ?",
             "keyspace_tables": "SELECT table_name FROM system_schema.tables "
                                "WHERE keyspace_name = ?",
         }[name]
@@ -186,6 +193,12 @@ class CassandraTables(CassandraBase):
                 break
             result = await self.execute(statement, paging_state=result.paging_state)
         return sorted(names)
+
+    async def claim(self, name: str, seconds: float) -> bool:
+        """A lease is a row that lives ``seconds`` (a CQL TTL), inserted with an LWT."""
+        result = await self.execute(await self._meta_statement("claim_lease"),
+                                    (name, uuid.uuid4(), max(1, int(seconds + 0.999))))
+        return bool(result.was_applied)
 
     async def update_table(self, schema: TableSchema) -> None:
         result = await self.execute(await self._meta_statement("update"),

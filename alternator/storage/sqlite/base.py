@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS derived (
     value BLOB NOT NULL,
     PRIMARY KEY (tid, space, part, sort)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    expires REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS roles (
     role TEXT PRIMARY KEY,
     salted_hash TEXT,

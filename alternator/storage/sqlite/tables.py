@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
@@ -62,6 +63,16 @@ class SQLiteTables(SQLiteBase):
 
     def _list_tables(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM tables ORDER BY name")]
+
+    async def claim(self, name: str, seconds: float) -> bool:
+        return await self._run(self._claim, name, seconds)
+
+    def _claim(self, name: str, seconds: float) -> bool:
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("DELETE FROM leases WHERE expires < ?", (now,))
+            cur = db.execute("INSERT OR IGNORE INTO leases VALUES (?, ?)", (name, now + seconds))
+        return cur.rowcount == 1
 
     async def update_table(self, schema: TableSchema) -> None:
         self._schemas.invalidate(schema.name)
