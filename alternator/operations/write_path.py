@@ -136,8 +136,15 @@ async def commit(
     if blind is not None and plain_blind_writes(storage, config, table):
         await storage.write(table, [ItemWrite(key, blind.new)])
         return BLIND_RESULT
+    return await _read_modify_write(storage, config, table, key, apply)
+
+
+async def _read_modify_write(storage: Storage, config: Config, table: TableSchema, key: Item,
+                             apply: Apply) -> WriteResult:
+    """The versioned loop, or under unsafe_rmw a plain read then a plain write."""
     hooks = config.test_hooks
-    if policy is WriteIsolation.UNSAFE_RMW and not storage.always_isolated:
+    if isolation_policy(table, config) is WriteIsolation.UNSAFE_RMW \
+            and not storage.always_isolated:
         old = await storage.get_item(table, key, consistent=True)
         new = apply(old)
         await storage.write(table, [ItemWrite(key, new, derived=change(table, old, new, hooks))])
@@ -156,16 +163,8 @@ async def expire(storage: Storage, config: Config, table: TableSchema, key: Item
             raise ConditionalCheckFailedException()
         return None
 
-    hooks = config.test_hooks
     try:
-        if isolation_policy(table, config) is WriteIsolation.UNSAFE_RMW \
-                and not storage.always_isolated:
-            old = await storage.get_item(table, key, consistent=True)
-            apply(old)
-            await storage.write(table, [ItemWrite(key, None,
-                                                  derived=change(table, old, None, hooks))])
-            return True
-        result = await _versioned_loop(storage, table, key, apply, hooks)
+        result = await _read_modify_write(storage, config, table, key, apply)
     except ConditionalCheckFailedException:
         return False
     return result.old is not None
