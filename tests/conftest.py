@@ -120,6 +120,16 @@ def cassandra_address() -> tuple[str, int] | None:
     return host, int(port or 9042)
 
 
+def cassandra_serve_args() -> list[str]:
+    """`alternator serve` arguments for a server process on the test Cassandra node."""
+    address = cassandra_address()
+    assert address is not None
+    return ["--backend", "cassandra", "--cassandra-host", address[0],
+            "--cassandra-port", str(address[1]), "--cassandra-username", "cassandra",
+            "--cassandra-password", "cassandra", "--cassandra-replication", "1",
+            "--alternator-write-isolation", "only_rmw_uses_lwt"]
+
+
 def cassandra_salted_hash(role: str = "cassandra") -> str:
     """The secret access key of a CQL role: its salted_hash, read with real CQL."""
     from cassandra.auth import PlainTextAuthProvider

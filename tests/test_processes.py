@@ -16,6 +16,7 @@ from conftest import (
     Endpoint,
     cassandra_address,
     cassandra_salted_hash,
+    cassandra_serve_args,
     sqlite_superuser,
     unique_table_name,
 )
@@ -62,10 +63,7 @@ def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list
             if os.environ.get("ALTERNATOR_REQUIRE_CASSANDRA") == "1":
                 pytest.fail("Cassandra required but not configured")
             pytest.skip("no Cassandra node")
-        args = ["--backend", "cassandra", "--cassandra-host", address[0],
-                "--cassandra-port", str(address[1]), "--cassandra-username", "cassandra",
-                "--cassandra-password", "cassandra", "--cassandra-replication", "1",
-                "--alternator-write-isolation", "only_rmw_uses_lwt"]
+        args = cassandra_serve_args()
         credentials = ("cassandra", cassandra_salted_hash())
     else:
         path = str(tmp_path / "shared.db")

@@ -134,11 +134,9 @@ def test_two_servers_share_the_expiry_and_one_finishes_alone(endpoint: Endpoint,
     # period's ranges by lease; the second is killed mid-way and the first finishes.
     if endpoint.backend != "cassandra":
         pytest.skip("several server processes on one cluster")
-    from conftest import cassandra_address, cassandra_salted_hash
+    from conftest import cassandra_salted_hash, cassandra_serve_args
     from test_processes import start_process
 
-    address = cassandra_address()
-    assert address is not None
     name = create_table(dynamodb, [("p", "HASH", "S")])
     try:
         past = str(int(time.time()) - 60)
@@ -146,11 +144,7 @@ def test_two_servers_share_the_expiry_and_one_finishes_alone(endpoint: Endpoint,
             dynamodb.batch_write_item(RequestItems={name: [
                 {"PutRequest": {"Item": {"p": {"S": str(i)}, "e": {"N": past}}}}
                 for i in range(start, start + 25)]})
-        args = ["--backend", "cassandra", "--cassandra-host", address[0],
-                "--cassandra-port", str(address[1]), "--cassandra-username", "cassandra",
-                "--cassandra-password", "cassandra", "--cassandra-replication", "1",
-                "--alternator-write-isolation", "only_rmw_uses_lwt",
-                "--alternator-ttl-period-in-seconds", "1"]
+        args = [*cassandra_serve_args(), "--alternator-ttl-period-in-seconds", "1"]
         credentials = ("cassandra", cassandra_salted_hash())
         first, _ = start_process(args, tmp_path / "first.log", credentials)
         try:

@@ -21,7 +21,13 @@ import pytest
 
 from alternator.derived import SHADOW_SPACE, shadow_partition
 
-from conftest import Endpoint, _servers, cassandra_address, cassandra_salted_hash, create_table
+from conftest import (
+    Endpoint,
+    _servers,
+    cassandra_salted_hash,
+    cassandra_serve_args,
+    create_table,
+)
 from test_processes import start_process
 
 POLICIES = ("always_use_lwt", "only_rmw_uses_lwt", "forbid_rmw", "unsafe_rmw")
@@ -113,8 +119,6 @@ def test_derived_rows_of_a_killed_server_are_completed(endpoint: Endpoint, dynam
                                                        tmp_path: Path) -> None:
     if endpoint.backend != "cassandra":
         pytest.skip("SQLite writes an item and its derived rows in one transaction")
-    address = cassandra_address()
-    assert address is not None
     table = create_table(dynamodb, [("p", "HASH", "S")],
                          Tags=[{"Key": "test:shadow", "Value": "s"}])
     try:
@@ -123,12 +127,8 @@ def test_derived_rows_of_a_killed_server_are_completed(endpoint: Endpoint, dynam
         os.environ["ALTERNATOR_TEST_HOOKS"] = "1"
         os.environ["ALTERNATOR_TEST_CRASH_AFTER_ITEM_WRITE"] = "1"
         try:
-            proc, doomed = start_process(
-                ["--backend", "cassandra", "--cassandra-host", address[0],
-                 "--cassandra-port", str(address[1]), "--cassandra-username", "cassandra",
-                 "--cassandra-password", "cassandra", "--cassandra-replication", "1",
-                 "--alternator-write-isolation", "only_rmw_uses_lwt"],
-                tmp_path / "doomed.log", ("cassandra", cassandra_salted_hash()))
+            proc, doomed = start_process(cassandra_serve_args(), tmp_path / "doomed.log",
+                                         ("cassandra", cassandra_salted_hash()))
         finally:
             del os.environ["ALTERNATOR_TEST_HOOKS"]
             del os.environ["ALTERNATOR_TEST_CRASH_AFTER_ITEM_WRITE"]
