@@ -266,3 +266,9 @@ def table_hash_range(dynamodb: Any) -> Iterator[str]:
 
 def new_key() -> str:
     return uuid.uuid4().hex
+
+
+def error_of(exc: pytest.ExceptionInfo[Any]) -> tuple[str, str]:
+    """The (code, message) of a boto3 ClientError."""
+    error = exc.value.response["Error"]
+    return str(error["Code"]), str(error["Message"])

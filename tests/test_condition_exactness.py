@@ -12,14 +12,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import new_key
+from conftest import error_of, new_key
 
 V1 = {":v": {"N": "1"}}
 
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 @pytest.fixture

@@ -7,12 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import new_key
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
+from conftest import error_of, new_key
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import new_key
+from conftest import error_of, new_key
 
 ALL_TYPES_ITEM = {
     "s": {"S": "hello ☃"},
@@ -25,10 +25,6 @@ ALL_TYPES_ITEM = {
     "empty": {"S": ""},
 }
 
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 def normalise(item: dict[str, Any]) -> dict[str, Any]:

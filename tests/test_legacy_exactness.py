@@ -7,14 +7,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import new_key
+from conftest import error_of, new_key
 
 WITHOUT = "ConditionalOperator cannot be used without Filter or Expected"
 
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 def test_empty_attributes_to_get_is_refused(raw_dynamodb: Any, table_hash: str) -> None:

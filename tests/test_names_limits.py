@@ -13,16 +13,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Endpoint, create_table, new_key, signed_headers, unique_table_name
+from conftest import Endpoint, create_table, error_of, new_key, signed_headers, unique_table_name
 from test_http import request
 
 TOO_LARGE = ("One or more parameter values were invalid: Attribute name is too large, must be "
              "less than 65536 bytes")
 
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 def create(client: Any, pk: str, sk: str | None = None) -> str:

@@ -9,14 +9,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import create_table, new_key
+from conftest import create_table, error_of, new_key
 
 KB = 1024
 
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 def full_query(client: Any, **kwargs: Any) -> list[dict[str, Any]]:

@@ -7,12 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import create_table, unique_table_name
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
+from conftest import create_table, error_of, unique_table_name
 
 
 def test_create_describe_delete(dynamodb: Any) -> None:

@@ -8,15 +8,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import create_table, unique_table_name
+from conftest import create_table, error_of, unique_table_name
 
 KEY = [{"AttributeName": "p", "KeyType": "HASH"}]
 DEFS = [{"AttributeName": "p", "AttributeType": "S"}]
 
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = exc.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 @pytest.mark.parametrize("member, value", [

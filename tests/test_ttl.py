@@ -12,13 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Endpoint, create_table
+from conftest import Endpoint, create_table, error_of
 from test_write_path import shadow
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    error = exc.value.response["Error"]
-    return error["Code"], error["Message"]
 
 
 @pytest.fixture
