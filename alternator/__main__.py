@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add("--alternator-ttl-period-in-seconds",
               "how often expired items are looked for in every TTL-enabled table", "86400",
               type=float)
+    serve.add("--alternator-backfill-period-in-seconds",
+              "how often to look for new secondary indexes to backfill (one created through "
+              "this process starts at once)", "10", type=float)
     serve.add("--alternator-credentials-validity",
               "seconds a role's secret and permissions are cached", "2", type=float)
     serve.add("--alternator-allow-system-table-write",
@@ -242,6 +245,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         credentials_validity=float(args.alternator_credentials_validity),
         workers=max(1, int(args.workers)),
         ttl_period=float(args.alternator_ttl_period_in_seconds),
+        backfill_period=float(args.alternator_backfill_period_in_seconds),
         # Test-only structures (alternator/derived.py): never set in production.
         test_hooks=os.environ.get("ALTERNATOR_TEST_HOOKS") == "1",
         sqlite_synchronous=args.sqlite_synchronous,

@@ -88,5 +88,8 @@ class Config:
     worker_id: int = 0  # which of them this process is (system.clients' shard_id)
     # How often the expiry service scans every TTL-enabled table (Scylla's default: 24 h).
     ttl_period: float = 24 * 3600.0
+    # How often each server process looks for secondary indexes still to backfill (one that
+    # this process's UpdateTable created starts at once): operations/backfill.py.
+    backfill_period: float = 10.0
     # Test-only structures (the derived-row shadow, alternator/derived.py); never in production.
     test_hooks: bool = False

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import orjson
 
-from alternator.schema import SHADOW_TAG, TableSchema
+from alternator.schema import SHADOW_TAG, IndexSchema, KeyAttribute, TableSchema
 from alternator.storage import NO_CHANGE, DerivedChange, DerivedRow
 from alternator.storage.codec import encode_sortable, encode_tuple
 from alternator.values import AttributeValue, Item
@@ -44,6 +44,10 @@ def rows_of(table: TableSchema, item: Item | None, test_hooks: bool) -> tuple[De
     if item is None:
         return ()
     rows: list[DerivedRow] = []
+    for index in table.indexes:
+        entry = index_entry(table, index, item)
+        if entry is not None:
+            rows.append(entry)
     shadow = table.tag(SHADOW_TAG) if test_hooks else None
     if shadow is not None:
         value = item.get(shadow)
@@ -77,3 +81,116 @@ def shadow_partition(value: AttributeValue) -> bytes:
     """The shadow partition holding the items whose shadow attribute is ``value``."""
     ((kind, _),) = value.items()
     return encode_tuple([kind.encode(), encode_sortable(kind, value)])
+
+
+# --- index entries ----------------------------------------------------------------------------
+#
+# An entry of index I for item X (docs/storage.md): partition = the tuple encoding of X's values
+# of I's partition-key attributes; sort = the tuple encoding of X's values of I's sort-key
+# attributes followed by X's table key, so entries order by the index sort key and are unique
+# per item; value = X projected on I, as JSON.
+
+
+def _part(attr: KeyAttribute, item: Item) -> bytes | None:
+    """One key attribute's order-preserving bytes, None when the item lacks a usable value."""
+    value = item.get(attr.name)
+    if value is None or attr.type not in value:
+        return None
+    encoded = encode_sortable(attr.type, value)
+    if not encoded:
+        return None  # empty strings and binaries are never index keys
+    return encoded
+
+
+def index_entry(table: TableSchema, index: IndexSchema, item: Item) -> DerivedRow | None:
+    """The item's entry in the index, or None when the item is not in it (sparse indexes)."""
+    parts = []
+    for attr in index.partition_key + index.sort_key:
+        part = _part(attr, item)
+        if part is None:
+            return None
+        parts.append(part)
+    split = len(index.partition_key)
+    sort = encode_tuple(parts[split:]) + encode_key(table, item)
+    return DerivedRow(index.space, encode_tuple(parts[:split]), sort,
+                      orjson.dumps(projected(table, index, item)))
+
+
+def index_rows(table: TableSchema, index: IndexSchema, item: Item) -> tuple[DerivedRow, ...]:
+    """The item's rows in one index (none or one): what a backfill gives an existing item."""
+    entry = index_entry(table, index, item)
+    return () if entry is None else (entry,)
+
+
+def projected(table: TableSchema, index: IndexSchema, item: Item) -> Item:
+    """The attributes of the item that the index holds."""
+    if index.projection.kind == "ALL":
+        return item
+    names = set(table.key_names) | set(index.key_names) | \
+        set(index.projection.non_key_attributes)
+    return {name: value for name, value in item.items() if name in names}
+
+
+def index_partition(index: IndexSchema, values: list[AttributeValue]) -> bytes:
+    """The partition holding the entries whose partition-key attributes have ``values``."""
+    return encode_tuple([encode_sortable(a.type, v) for a, v in zip(index.partition_key, values,
+                                                                    strict=True)])
+
+
+def entry_position(table: TableSchema, index: IndexSchema, key: Item) -> tuple[bytes, bytes]:
+    """(partition, sort) of the entry of an item with these index and table key attributes
+    (an ExclusiveStartKey); the caller has checked that every one is there, typed."""
+    partition = index_partition(index, [key[a.name] for a in index.partition_key])
+    sort = encode_tuple([encode_sortable(a.type, key[a.name]) for a in index.sort_key])
+    return partition, sort + encode_key(table, key)
+
+
+def prefix_end(prefix: bytes) -> bytes | None:
+    """The least byte string above every string that begins with ``prefix`` (None: none)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes((stripped[-1] + 1,))
+
+
+def sort_range(index: IndexSchema, equal: list[AttributeValue], op: str | None,
+               values: tuple[AttributeValue, ...]) -> tuple[bytes | None, bytes | None]:
+    """The [low, high) range of entry sort bytes selected by equalities on the first
+    ``len(equal)`` sort-key attributes and, optionally, ``op`` on the next one.
+
+    Each tuple part ends with 0x00 0x01 and has no other 0x00 0x01, so the entries whose first
+    parts equal a prefix P are exactly the byte strings beginning with P; comparisons on the
+    next part are comparisons of byte strings against P + part.
+    """
+    attrs = index.sort_key
+    prefix = encode_tuple([encode_sortable(a.type, v) for a, v in zip(attrs, equal,
+                                                                       strict=False)])
+    low: bytes | None = prefix or None
+    high = prefix_end(prefix) if prefix else None
+    if op is None:
+        return low, high
+    kind = attrs[len(equal)].type
+
+    def point(value: AttributeValue) -> bytes:
+        return prefix + encode_tuple([encode_sortable(kind, value)])
+
+    def after(value: AttributeValue) -> bytes | None:
+        return prefix_end(point(value))
+
+    match op:
+        case "=":
+            return point(values[0]), after(values[0])
+        case "<":
+            return low, point(values[0])
+        case "<=":
+            return low, after(values[0])
+        case ">":
+            return after(values[0]), high
+        case ">=":
+            return point(values[0]), high
+        case "BETWEEN":
+            return point(values[0]), after(values[1])
+        case "begins_with":
+            start = prefix + encode_sortable(kind, values[0]).replace(b"\x00", b"\x00\xff")
+            return start or None, prefix_end(start) if start else high
+    raise AssertionError(op)

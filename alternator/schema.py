@@ -47,26 +47,52 @@ class Projection:
 
 @dataclass(frozen=True, slots=True)
 class IndexSchema:
-    """A secondary index: global (own partition key) or local (the table's partition key)."""
+    """A secondary index: global (own partition key) or local (the table's partition key).
+
+    A global index's key may have up to four partition-key and four sort-key attributes
+    (DynamoDB's multi-attribute keys); a local index has the table's partition key and one sort
+    key. ``id`` is unique to this index's creation: its entries live under it (docs/storage.md),
+    so entries of a deleted index never reach a later one of the same name. ``status`` is
+    ``CREATING`` while UpdateTable's backfill runs, then ``ACTIVE``; ``backfilled`` counts the
+    backfill segments done (operations/backfill.py).
+    """
 
     name: str
     local: bool
     partition_key: tuple[KeyAttribute, ...]
     sort_key: tuple[KeyAttribute, ...]
     projection: Projection = Projection()
+    id: str = ""
+    status: str = "ACTIVE"
+    read_capacity: int = 0
+    write_capacity: int = 0
+    backfilled: int = 0
+
+    @property
+    def space(self) -> str:
+        """The derived-row space holding this index's entries."""
+        return "index:" + (self.id or self.name)
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.partition_key + self.sort_key)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "local": self.local,
                 "partition_key": [[a.name, a.type] for a in self.partition_key],
                 "sort_key": [[a.name, a.type] for a in self.sort_key],
-                "projection": [self.projection.kind, list(self.projection.non_key_attributes)]}
+                "projection": [self.projection.kind, list(self.projection.non_key_attributes)],
+                "id": self.id, "status": self.status, "read_capacity": self.read_capacity,
+                "write_capacity": self.write_capacity, "backfilled": self.backfilled}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> IndexSchema:
         kind, include = d["projection"]
         return cls(d["name"], d["local"], tuple(KeyAttribute(*a) for a in d["partition_key"]),
                    tuple(KeyAttribute(*a) for a in d["sort_key"]),
-                   Projection(kind, tuple(include)))
+                   Projection(kind, tuple(include)), d.get("id", ""),
+                   d.get("status", "ACTIVE"), d.get("read_capacity", 0),
+                   d.get("write_capacity", 0), d.get("backfilled", 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +130,12 @@ class TableSchema:
     def keeps_derived_rows(self) -> bool:
         """Whether the table has structures derived from its items (docs/write-path.md)."""
         return bool(self.indexes) or self.tag(SHADOW_TAG) is not None
+
+    def index(self, name: str) -> IndexSchema | None:
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        return None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -222,15 +254,6 @@ def parse_create_table(
     definitions = parse_attribute_definitions(fields.require_list(req, "AttributeDefinitions"))
     key_schema = fields.require_list(req, "KeySchema")
     partition_key, sort_key = _parse_key_schema(key_schema, definitions)
-    for unsupported in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-        if req.get(unsupported):
-            raise ValidationException(f"{unsupported} are not supported yet")
-    used = {partition_key.name} | ({sort_key.name} if sort_key else set())
-    if set(definitions) != used:
-        raise ValidationException(
-            "One or more parameter values were invalid: Number of attributes in KeySchema does "
-            "not exactly match number of attributes defined in AttributeDefinitions"
-        )
     billing_mode, rcu, wcu = parse_billing(req)
     return TableSchema(
         name=name,
@@ -246,7 +269,7 @@ def parse_create_table(
     )
 
 
-def _check_key_name(name: str, member: str) -> None:
+def check_key_name(name: str, member: str) -> None:
     """A key attribute's name: 1 to 255 bytes (tests/test_names_limits.py)."""
     if not name:
         bound = "greater than or equal to 1"
@@ -267,7 +290,7 @@ def parse_attribute_definitions(raw: list[Any]) -> dict[str, str]:
         if not isinstance(entry, dict):
             raise fields.wrong_type("AttributeDefinitions", "a structure")
         name = fields.require_str(entry, "AttributeName")
-        _check_key_name(name, f"attributeDefinitions.{i}.member.attributeName")
+        check_key_name(name, f"attributeDefinitions.{i}.member.attributeName")
         kind = fields.require_str(entry, "AttributeType")
         if kind not in KEY_TYPES:
             raise ValidationException(
@@ -295,7 +318,7 @@ def _parse_key_schema(
         if not isinstance(entry, dict):
             raise fields.wrong_type("KeySchema", "a structure")
         name = fields.require_str(entry, "AttributeName")
-        _check_key_name(name, f"keySchema.{i}.member.attributeName")
+        check_key_name(name, f"keySchema.{i}.member.attributeName")
         key_type = fields.require_str(entry, "KeyType")
         if key_type not in ("HASH", "RANGE"):
             raise ValidationException(
@@ -409,7 +432,9 @@ def describe(schema: TableSchema, region: str, status: str = "ACTIVE") -> dict[s
         key_schema.append({"AttributeName": schema.sort_key.name, "KeyType": "RANGE"})
     out: dict[str, Any] = {
         "TableName": schema.name,
-        "TableStatus": status,
+        # While an index is being created the table is UPDATING, as DynamoDB's is.
+        "TableStatus": "UPDATING" if status == "ACTIVE" and any(
+            ix.status == "CREATING" for ix in schema.indexes) else status,
         "KeySchema": key_schema,
         "AttributeDefinitions": [
             {"AttributeName": a.name, "AttributeType": a.type} for a in schema.attribute_definitions
@@ -429,6 +454,33 @@ def describe(schema: TableSchema, region: str, status: str = "ACTIVE") -> dict[s
     summary = _billing_mode_summary(schema)
     if summary is not None:
         out["BillingModeSummary"] = summary
+    out.update(describe_indexes(schema, region))
+    return out
+
+
+def describe_indexes(schema: TableSchema, region: str) -> dict[str, Any]:
+    """DescribeTable's GlobalSecondaryIndexes and LocalSecondaryIndexes members."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    arn = table_arn(schema, region)
+    for index in schema.indexes:
+        key_schema = [{"AttributeName": a.name, "KeyType": "HASH"} for a in index.partition_key]
+        key_schema += [{"AttributeName": a.name, "KeyType": "RANGE"} for a in index.sort_key]
+        projection: dict[str, Any] = {"ProjectionType": index.projection.kind}
+        if index.projection.kind == "INCLUDE":
+            projection["NonKeyAttributes"] = list(index.projection.non_key_attributes)
+        entry: dict[str, Any] = {"IndexName": index.name, "KeySchema": key_schema,
+                                 "Projection": projection}
+        if not index.local:
+            entry["IndexStatus"] = index.status
+            if index.status == "CREATING":
+                entry["Backfilling"] = True
+            entry["ProvisionedThroughput"] = {
+                "NumberOfDecreasesToday": 0, "ReadCapacityUnits": index.read_capacity,
+                "WriteCapacityUnits": index.write_capacity}
+        entry.update({"IndexSizeBytes": 0, "ItemCount": 0,
+                      "IndexArn": f"{arn}/index/{index.name}"})
+        out.setdefault("LocalSecondaryIndexes" if index.local else "GlobalSecondaryIndexes",
+                       []).append(entry)
     return out
 
 

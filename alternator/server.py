@@ -39,6 +39,7 @@ from alternator.errors import (
 from alternator.faults import RateLimitedLog, json_safe, printable
 from alternator.intake import Budget, ClientGone, Hold, read_body
 from alternator.operations import EMPTY_RESPONSES, HANDLERS, RequestContext, ttl
+from alternator.operations.backfill import Backfills
 from alternator.operations.context import ClientInfo, Counters
 from alternator.storage import Storage
 
@@ -59,6 +60,7 @@ class ServerState:
     budget: Budget
     counters: Counters = field(default_factory=Counters)
     expiry: ttl.ExpiryCounts = field(default_factory=ttl.ExpiryCounts)
+    backfills: Backfills = field(init=False)
     # The requests being served right now, with their signer (for system.clients).
     active: dict[int, tuple[web.Request, str | None]] = field(default_factory=dict)
 
@@ -183,7 +185,7 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
         req = _parse_json(body)
         del body
         ctx = RequestContext(state.storage, state.config, principal, state.roles, state.clients,
-                             state.counters)
+                             state.counters, state.backfills.wake)
         key = id(request)
         state.active[key] = (request, principal.name if principal else None)
         try:
@@ -284,14 +286,25 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     roles = RoleCache(storage, config.credentials_validity)
     limits = config.limits
     budget = Budget(limits.max_buffered_bytes, limits.max_buffered_bytes_per_client)
-    app[STATE] = ServerState(config=config, storage=storage, roles=roles, budget=budget)
+    app[STATE] = state = ServerState(config=config, storage=storage, roles=roles, budget=budget)
+    state.backfills = Backfills(storage, config)
     app.on_response_prepare.append(_stamp_response)
     app.router.add_post("/", handle_dynamodb, expect_handler=_expect)
     app.router.add_get("/", handle_health)
     app.router.add_get("/localnodes", handle_localnodes)
     if config.worker_id == 0:  # one expiry service per server, not per worker
         app.cleanup_ctx.append(_expiry_service)
+    app.cleanup_ctx.append(_backfill_service)  # every worker: an UpdateTable starts its own
     return app
+
+
+async def _backfill_service(app: web.Application) -> AsyncIterator[None]:
+    """Index backfills, for the app's lifetime (operations/backfill.py)."""
+    task = asyncio.get_running_loop().create_task(app[STATE].backfills.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _expiry_service(app: web.Application) -> AsyncIterator[None]:

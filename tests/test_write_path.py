@@ -42,7 +42,8 @@ def shadow(endpoint: Endpoint, table: str, value: dict[str, str]) -> list[dict[s
     async def read() -> list[tuple[bytes, bytes]]:
         schema = await storage.get_table(table)
         assert schema is not None
-        return await storage.read_derived(schema, SHADOW_SPACE, shadow_partition(value), 100)
+        return await storage.read_derived(schema, SHADOW_SPACE, shadow_partition(value), None,
+                                          None, True, 100, True)
 
     rows = asyncio.run_coroutine_threadsafe(read(), thread.loop).result(30)
     return [orjson.loads(v) for _, v in rows]

@@ -14,6 +14,7 @@ Typical use by an operation handler, one :class:`Binder` per request::
 """
 
 from alternator.expressions.ast import (
+    CompositeKeyCondition,
     Condition,
     KeyCondition,
     Kind,
@@ -25,7 +26,12 @@ from alternator.expressions.ast import (
 )
 from alternator.expressions.bind import Binder
 from alternator.expressions.evaluate import evaluate, get_path, paths_in_condition
-from alternator.expressions.keys import check_filter_keys, key_condition
+from alternator.expressions.keys import (
+    build_composite_key_condition,
+    build_key_condition,
+    check_filter_keys,
+    key_condition,
+)
 from alternator.expressions.legacy import (
     attribute_updates,
     attributes_to_get,
@@ -33,6 +39,7 @@ from alternator.expressions.legacy import (
     expected_condition,
     filter_condition,
     key_conditions,
+    key_conditions_parts,
 )
 from alternator.expressions.parser import parse_condition, parse_projection, parse_update
 from alternator.expressions.projection import project, project_paths
@@ -47,6 +54,7 @@ from alternator.expressions.update import (
 __all__ = [
     "RESERVED_WORDS",
     "Binder",
+    "CompositeKeyCondition",
     "Condition",
     "KeyCondition",
     "Kind",
@@ -58,6 +66,8 @@ __all__ = [
     "apply_update",
     "attribute_updates",
     "attributes_to_get",
+    "build_composite_key_condition",
+    "build_key_condition",
     "check_filter_keys",
     "check_key_update",
     "check_parameter_styles",
@@ -68,6 +78,7 @@ __all__ = [
     "is_reserved",
     "key_condition",
     "key_conditions",
+    "key_conditions_parts",
     "parse_condition",
     "parse_projection",
     "parse_update",

@@ -269,6 +269,16 @@ class SortKeyCondition:
 
 
 @dataclass(frozen=True, slots=True)
+class CompositeKeyCondition:
+    """A Query's restriction of an index key: the values of every partition-key attribute,
+    of the first sort-key attributes, and optionally a range on the next one."""
+
+    partition_values: tuple[dict[str, Any], ...]
+    equal: tuple[dict[str, Any], ...]
+    sort: SortKeyCondition | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class KeyCondition:
     """A Query's key restriction: one partition, optionally a sort-key range."""
 

@@ -99,6 +99,12 @@ class Binder:
         bound = self._condition(text, Kind.KEY_CONDITION)
         return key_condition(bound, partition_key, sort_key, key_types)
 
+    def key_parts(self, text: str) -> dict[str, tuple[str, tuple[dict[str, Any], ...]]]:
+        """Bind a KeyConditionExpression into its conditions per attribute (keys.key_parts)."""
+        from alternator.expressions.keys import key_parts
+
+        return key_parts(self._condition(text, Kind.KEY_CONDITION))
+
     def finish(self) -> None:
         """Reject names and values that no expression of the request used."""
         unused_names = [k for k in self.names if k not in self.used_names]

@@ -17,6 +17,7 @@ from alternator.expressions.ast import (
     Between,
     Call,
     Compare,
+    CompositeKeyCondition,
     Condition,
     In,
     KeyCondition,
@@ -45,13 +46,61 @@ def key_condition(
     key_types: Mapping[str, str] | None = None,
 ) -> KeyCondition:
     """Turn a bound KeyConditionExpression into a :class:`KeyCondition`."""
-    conditions: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {}
+    return build_key_condition(key_parts(condition), partition_key, sort_key, key_types)
+
+
+KeyParts = dict[str, tuple[str, tuple[dict[str, Any], ...]]]
+
+
+def key_parts(condition: Condition) -> KeyParts:
+    """A bound KeyConditionExpression as its conditions per attribute (operator, values)."""
+    conditions: KeyParts = {}
     for leaf in _leaves(condition):
         name, op, values = _simple_condition(leaf)
         if name in conditions:
             raise _invalid("KeyConditionExpressions must only contain one condition per key")
         conditions[name] = (op, values)
-    return build_key_condition(conditions, partition_key, sort_key, key_types)
+    return conditions
+
+
+def build_composite_key_condition(
+    conditions: Mapping[str, tuple[str, tuple[dict[str, Any], ...]]],
+    partition_keys: tuple[str, ...],
+    sort_keys: tuple[str, ...],
+    key_types: Mapping[str, str],
+) -> CompositeKeyCondition:
+    """Per-attribute conditions checked against an index key of several attributes
+    (DynamoDB's multi-attribute keys): every partition-key attribute with ``=``, then
+    conditions on the sort-key attributes from the first on without a gap, ``=`` on all but
+    the last given, which may be any sort-key condition."""
+    for name in partition_keys:
+        if name not in conditions:
+            raise _invalid(f"Query condition missed key schema element: {name}")
+        if conditions[name][0] != "=":
+            raise _invalid("Query key condition not supported")
+    for name in conditions:
+        if name not in partition_keys and name not in sort_keys:
+            raise _invalid(f"Query condition missed key schema element: "
+                           f"{sort_keys[0] if sort_keys else name}")
+    for name, (_, values) in conditions.items():
+        if any(key_types[name] not in v for v in values):
+            raise _invalid("One or more parameter values were invalid: Condition parameter "
+                           "type does not match schema type")
+    given = [n for n in sort_keys if n in conditions]
+    if given != list(sort_keys[:len(given)]):
+        missing = next(n for n in sort_keys if n not in conditions)
+        raise _invalid(f"Query condition missed key schema element: {missing}")
+    for name in given[:-1]:
+        if conditions[name][0] != "=":
+            raise _invalid("Query key condition not supported: only the last sort key "
+                           f"attribute given may have a range condition, not {name}")
+    equal = tuple(conditions[n][1][0] for n in given)
+    sort = None
+    if given and conditions[given[-1]][0] != "=":
+        op, values = conditions[given[-1]]
+        equal = equal[:-1]
+        sort = SortKeyCondition(cast(SortOperator, op), values)
+    return CompositeKeyCondition(tuple(conditions[n][1][0] for n in partition_keys), equal, sort)
 
 
 def build_key_condition(

@@ -263,6 +263,13 @@ def key_conditions(
     key_types: Mapping[str, str] | None = None,
 ) -> KeyCondition:
     """The legacy ``KeyConditions`` parameter of Query."""
+    return build_key_condition(key_conditions_parts(conditions), partition_key, sort_key,
+                               key_types)
+
+
+def key_conditions_parts(
+        conditions: Mapping[str, Any]) -> dict[str, tuple[str, tuple[dict[str, Any], ...]]]:
+    """The legacy ``KeyConditions`` parameter as its conditions per attribute."""
     if not conditions or len(conditions) > 2:
         raise ValidationException(_INVALID + "Conditions can be of length 1 or 2 only")
     parsed: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {}
@@ -280,7 +287,7 @@ def key_conditions(
             raise ValidationException("Attempted conditional constraint is not an indexable "
                                       "operation")
         parsed[name] = (_KEY_OPERATORS[operator], tuple(values))
-    return build_key_condition(parsed, partition_key, sort_key, key_types)
+    return parsed
 
 
 # --- updates and projections ------------------------------------------------------------------

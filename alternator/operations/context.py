@@ -64,6 +64,8 @@ class RequestContext:
     # The requests this process is serving right now (for system.clients).
     clients: Callable[[], list[ClientInfo]] = list
     counters: Counters = field(default_factory=Counters)
+    # Starts this process's backfill of indexes UpdateTable created (operations/backfill.py).
+    wake_backfill: Callable[[], None] = lambda: None
 
     def authorize(self, permission: str, resource: str = ALL_KEYSPACES) -> None:
         """Check a CQL permission; under --alternator-warn-authorization only log a denial."""
@@ -95,3 +97,19 @@ async def named_table(ctx: RequestContext, name: str, permission: str | None) ->
     if permission is not None:
         ctx.authorize(permission, ctx.storage.table_resource(schema))
     return schema
+
+
+async def change_schema(storage: Storage, name: str,
+                        change: Callable[[TableSchema], TableSchema | None]) -> TableSchema | None:
+    """Apply ``change`` to the table's stored schema atomically (compare-and-set, retried on a
+    concurrent change); None if the table is gone or ``change`` gave up (returned None)."""
+    for _ in range(100):
+        schema = await storage.get_table(name)
+        if schema is None:
+            return None
+        new = change(schema)
+        if new is None:
+            return None
+        if await storage.update_table(new, expected=schema):
+            return new
+    raise RuntimeError(f"the schema of {name} keeps changing")

@@ -20,9 +20,10 @@ from typing import Any, cast
 from alternator import expressions as expr
 from alternator import fields
 from alternator.auth import permissions
+from alternator.derived import entry_position
 from alternator.errors import ValidationException
 from alternator.expressions.evaluate import begins_with, between, compare
-from alternator.operations import capacity, system_tables
+from alternator.operations import capacity, index_reads, system_tables
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.system_tables import system_table_name
 from alternator.schema import TableSchema, check_key_value, parse_key
@@ -137,12 +138,6 @@ def _select(req: fields.Request, prefix: str) -> str | None:
     return select
 
 
-def _check_index(req: fields.Request) -> None:
-    index = fields.optional_str(req, "IndexName")
-    if index is not None:
-        raise ValidationException(f"The table does not have the specified index: {index}")
-
-
 def _binder(req: fields.Request, expressions: tuple[str, ...],
             legacy: tuple[str, ...]) -> expr.Binder:
     expr.check_parameter_styles(req, expressions, legacy)
@@ -227,14 +222,16 @@ def _key_condition(req: fields.Request, binder: expr.Binder,
 
 
 def _check_query_filter_keys(req: fields.Request, filter_: expr.Condition | None,
-                             table: TableSchema) -> None:
+                             key_names: tuple[str, ...]) -> None:
+    """A Query's filter may not read the key attributes of what it queries (the table, or the
+    index: tests/test_index_reads.py)."""
     if filter_ is None:
         return
     if req.get("FilterExpression") is not None:
-        expr.check_filter_keys(filter_, table.key_names)
+        expr.check_filter_keys(filter_, key_names)
         return
     for name in fields.optional_map(req, "QueryFilter") or {}:
-        if name in table.key_names:
+        if name in key_names:
             raise ValidationException(
                 "QueryFilter can only contain non-primary key attributes: "
                 f"Primary key attribute: {name}"
@@ -277,25 +274,43 @@ async def query(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     consistent = bool(fields.optional_bool(req, "ConsistentRead"))
     mode = capacity.return_mode(req)
     table = await table_for(ctx, req, permissions.SELECT)
-    _check_index(req)
+    index = index_reads.find_index(req, table)
+    if index is not None:
+        index_reads.check_read(index, consistent, select)
     binder = _binder(req, _QUERY_EXPRESSIONS, _QUERY_LEGACY)
-    key = _key_condition(req, binder, table)
+    if index is not None:
+        index_key = index_reads.key_condition(req, binder, index)
+    else:
+        key = _key_condition(req, binder, table)
     filter_ = _filter(req, binder, "QueryFilter")
     projection = _projection(req, binder)
     binder.finish()
-    _check_query_filter_keys(req, filter_, table)
+    if index is not None:
+        _check_query_filter_keys(req, filter_, index.key_names)
+        start = index_reads.start_key(req, table, index)
+        if start is not None:
+            index_reads.check_query_start(start, index, index_key)
+        fetch_items = index_reads.fetches_items(table, index, select, projection, filter_)
+        if fetch_items:
+            projection = index_reads.default_projection(table, index, select, projection)
+        plan = ReadPlan(filter_, projection, select == "COUNT", limit,
+                        index_reads.key_names(table, index))
+        fetch = index_reads.query_fetch(ctx.storage, table, index, index_key, forward,
+                                        consistent, fetch_items)
+        return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode)
+    _check_query_filter_keys(req, filter_, table.key_names)
     start = _start_key(req, table)
     if start is not None:
         _check_query_start(start, key)
 
     sort = _storage_sort(key)
 
-    async def fetch(want: int, start_key: Item | None) -> Page:
+    async def table_fetch(want: int, start_key: Item | None) -> Page:
         return await ctx.storage.query(table, key.partition_value, sort, forward, want,
                                        start_key, consistent)
 
     plan = _plan(table, filter_, projection, select, limit)
-    return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode)
+    return _response(table, plan, await read_pages(table_fetch, plan, start), consistent, mode)
 
 
 # --- Scan -------------------------------------------------------------------------------------
@@ -343,23 +358,40 @@ async def scan(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     consistent = bool(fields.optional_bool(req, "ConsistentRead"))
     mode = capacity.return_mode(req)
     table = await table_for(ctx, req, permissions.SELECT)
-    _check_index(req)
+    index = index_reads.find_index(req, table)
+    if index is not None:
+        index_reads.check_read(index, consistent, select)
     binder = _binder(req, _SCAN_EXPRESSIONS, _SCAN_LEGACY)
     filter_ = _filter(req, binder, "ScanFilter")
     projection = _projection(req, binder)
     binder.finish()
+    if index is not None:
+        start = index_reads.start_key(req, table, index)
+        if start is not None and total_segments > 1 and ctx.storage.derived_segment_of(
+                table, entry_position(table, index, start)[0], total_segments) != segment:
+            raise _wrong_segment()
+        fetch_items = index_reads.fetches_items(table, index, select, projection, filter_)
+        if fetch_items:
+            projection = index_reads.default_projection(table, index, select, projection)
+        plan = ReadPlan(filter_, projection, select == "COUNT", limit,
+                        index_reads.key_names(table, index))
+        fetch = index_reads.scan_fetch(ctx.storage, table, index, segment, total_segments,
+                                       consistent, fetch_items)
+        return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode)
     start = _start_key(req, table)
     if start is not None and total_segments > 1 and \
             ctx.storage.segment_of(table, start, total_segments) != segment:
-        raise ValidationException(
-            "The provided Exclusive start key does not map to the provided Segment and "
-            "TotalSegments values."
-        )
+        raise _wrong_segment()
 
-    async def fetch(want: int, start_key: Item | None) -> Page:
+    async def table_fetch(want: int, start_key: Item | None) -> Page:
         return await ctx.storage.scan(table, segment, total_segments, want, start_key,
                                       consistent)
 
     plan = _plan(table, filter_, projection, select, limit)
-    return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode)
+    return _response(table, plan, await read_pages(table_fetch, plan, start), consistent, mode)
 
+
+def _wrong_segment() -> ValidationException:
+    return ValidationException(
+        "The provided Exclusive start key does not map to the provided Segment and "
+        "TotalSegments values.")

@@ -6,8 +6,10 @@ from typing import Any
 
 from alternator import fields
 from alternator.auth import permissions
-from alternator.errors import ValidationException
-from alternator.operations.context import RequestContext, table_for
+from alternator.errors import ResourceNotFoundException, ValidationException
+from alternator.indexes import with_indexes
+from alternator.operations.context import RequestContext, change_schema, table_for
+from alternator.operations.index_updates import update_indexes
 from alternator.operations.tags import parse_tag_list
 from alternator.schema import (
     describe,
@@ -36,8 +38,7 @@ def _refuse_unsupported(req: dict[str, Any]) -> None:
                                        ("STANDARD", "STANDARD_INFREQUENT_ACCESS"))
     if table_class not in (None, "STANDARD"):
         raise ValidationException(f"TableClass {table_class} is not supported yet")
-    for member in ("ResourcePolicy", "OnDemandThroughput", "WarmThroughput",
-                   "GlobalSecondaryIndexUpdates", "ReplicaUpdates", "MultiRegionConsistency",
+    for member in ("ResourcePolicy", "OnDemandThroughput", "WarmThroughput", "ReplicaUpdates", "MultiRegionConsistency",
                    "GlobalTableWitnessUpdates"):
         if req.get(member) is not None:
             raise ValidationException(f"{member} is not supported yet")
@@ -45,7 +46,8 @@ def _refuse_unsupported(req: dict[str, Any]) -> None:
 
 async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     _refuse_unsupported(req)
-    schema = parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or []))
+    schema = with_indexes(
+        parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or [])), req)
     ctx.authorize(permissions.CREATE)
     schema = await ctx.storage.create_table(schema)
     if ctx.principal is not None and not ctx.principal.is_superuser:
@@ -96,13 +98,14 @@ async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
         if req.get(unsupported) is not None:
             raise ValidationException(f"{unsupported} is not supported yet")
     _refuse_unsupported(req)
+    index_updates = req.get("GlobalSecondaryIndexUpdates") is not None
     definitions = fields.optional_list(req, "AttributeDefinitions")
-    if definitions is not None:
-        # Only index updates use them (refused above), but their names are checked as at
-        # CreateTable.
+    if definitions is not None and not index_updates:
+        # Only index updates use them, but their names are checked as at CreateTable.
         parse_attribute_definitions(definitions)
     if req.get("BillingMode") is None and req.get("ProvisionedThroughput") is None \
-            and req.get("DeletionProtectionEnabled") is None and req.get("TableClass") is None:
+            and req.get("DeletionProtectionEnabled") is None and req.get("TableClass") is None \
+            and not index_updates:
         raise ValidationException(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
             "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
@@ -116,8 +119,14 @@ async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
             merged["ProvisionedThroughput"] = {"ReadCapacityUnits": schema.read_capacity,
                                                "WriteCapacityUnits": schema.write_capacity}
         mode, rcu, wcu = parse_billing(merged)
-        schema = with_billing_mode(schema, mode, rcu, wcu)
-        await ctx.storage.update_table(schema)
+        changed = await change_schema(ctx.storage, schema.name,
+                                      lambda current: with_billing_mode(current, mode, rcu, wcu))
+        if changed is None:
+            raise ResourceNotFoundException(
+                f"Requested resource not found: Table: {schema.name} not found")
+        schema = changed
+    if index_updates:
+        schema = await update_indexes(ctx, schema, req)
     return {"TableDescription": describe(schema, ctx.config.region)}
 
 

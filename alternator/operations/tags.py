@@ -17,7 +17,7 @@ from alternator.errors import (
     SerializationException,
     ValidationException,
 )
-from alternator.operations.context import RequestContext
+from alternator.operations.context import RequestContext, change_schema
 from alternator.schema import TableSchema
 
 MAX_TAGS = 50
@@ -104,7 +104,9 @@ async def tag_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
     new_tags = parse_tag_list(raw_tags)
     merged = schema.tag_map | new_tags
     _check_count(merged)
-    await ctx.storage.update_table(schema.with_tags(merged))
+    # Compare-and-set: a concurrent schema change (an index backfill's progress) is kept.
+    await change_schema(ctx.storage, schema.name,
+                        lambda current: current.with_tags(current.tag_map | new_tags))
     return {}
 
 
@@ -113,8 +115,8 @@ async def untag_resource(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
     keys = fields.require_list(req, "TagKeys")
     if not all(isinstance(k, str) for k in keys):
         raise SerializationException("Unexpected value type in payload for TagKeys")
-    remaining = {k: v for k, v in schema.tag_map.items() if k not in keys}
-    await ctx.storage.update_table(schema.with_tags(remaining))
+    await change_schema(ctx.storage, schema.name, lambda current: current.with_tags(
+        {k: v for k, v in current.tag_map.items() if k not in keys}))
     return {}
 
 

@@ -27,7 +27,7 @@ from alternator.auth import permissions
 from alternator.config import Config
 from alternator.errors import ValidationException
 from alternator.operations import write_path
-from alternator.operations.context import RequestContext, table_for
+from alternator.operations.context import RequestContext, change_schema, table_for
 from alternator.schema import TableSchema
 from alternator.storage import Storage
 from alternator.values import Item
@@ -78,7 +78,9 @@ async def update_time_to_live(ctx: RequestContext, req: dict[str, Any]) -> dict[
                 "TimeToLive is active on a different AttributeName: current AttributeName is "
                 f"{current}")
         table = replace(table, ttl_attribute=None)
-    await ctx.storage.update_table(table)
+    attribute = table.ttl_attribute
+    await change_schema(ctx.storage, table.name,
+                        lambda current: replace(current, ttl_attribute=attribute))
     return {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": name}}
 
 

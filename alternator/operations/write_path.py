@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from alternator import indexes
 from alternator.config import (
     WRITE_ISOLATION_TAG,
     Config,
@@ -133,6 +134,10 @@ async def commit(
     policy = isolation_policy(table, config)
     if blind is None and policy is WriteIsolation.FORBID_RMW:
         raise ValidationException(FORBID_RMW_MESSAGE)
+    if table.indexes:
+        if blind is not None and isinstance(blind.new, dict):
+            indexes.check_item(table, blind.new)
+        apply = partial(_checked, table, apply)
     if blind is not None and plain_blind_writes(storage, config, table):
         await storage.write(table, [ItemWrite(key, blind.new)])
         return BLIND_RESULT
@@ -176,11 +181,22 @@ def batch_writes(storage: Storage, config: Config, table: TableSchema,
     call for them all when they go to storage as they are, else one :func:`commit` each."""
     if plain_blind_writes(storage, config, table):
         return [partial(storage.write, table, [ItemWrite(key, new) for key, new in writes])]
+    for _, new in writes:  # a bad item refuses the whole batch, before anything is written
+        if new is not None and table.indexes:
+            indexes.check_item(table, new)
     return [partial(commit, storage, config, table, key, partial(_replace, new), Blind(new))
             for key, new in writes]
 
 
 def _replace(new: Item | None, _old: Item | None) -> Item | None:
+    return new
+
+
+def _checked(table: TableSchema, apply: Apply, old: Item | None) -> Item | None:
+    """``apply``, refusing a new item whose index keys have the wrong type or are empty."""
+    new = apply(old)
+    if new is not None:
+        indexes.check_item(table, new)
     return new
 
 

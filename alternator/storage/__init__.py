@@ -15,11 +15,11 @@ backend applies them so that none is ever lost (docs/write-path.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from alternator.schema import TableSchema
+from alternator.schema import IndexSchema, TableSchema
 from alternator.values import AttributeValue, Item
 
 # An item's version is an opaque string; an absent item's version is None.
@@ -153,8 +153,9 @@ class Storage(Protocol):
     async def list_tables(self) -> list[str]:
         """All table names, sorted."""
 
-    async def update_table(self, schema: TableSchema) -> None:
-        """Persist changed metadata (tags, settings) of an existing table."""
+    async def update_table(self, schema: TableSchema, expected: TableSchema | None = None) -> bool:
+        """Persist changed metadata (tags, settings) of an existing table; with ``expected``,
+        only if the stored schema is still that one (False if it is not)."""
 
     # --- items ----------------------------------------------------------------------------------
     async def get_item(self, table: TableSchema, key: Item, consistent: bool) -> Item | None: ...
@@ -170,9 +171,34 @@ class Storage(Protocol):
         """Read the item and its version; ``serial``: linearizably (Paxos) where that differs."""
 
     async def read_derived(
-        self, table: TableSchema, space: str, partition: bytes, limit: int
+        self, table: TableSchema, space: str, partition: bytes, low: bytes | None,
+        high: bytes | None, forward: bool, limit: int, consistent: bool,
     ) -> list[tuple[bytes, bytes]]:
-        """The (sort, value) of the first ``limit`` derived rows of one partition, by sort."""
+        """The (sort, value) of the first ``limit`` derived rows of one partition whose sort
+        lies in [low, high) (a None bound: unbounded), in sort order or its reverse."""
+
+    async def scan_derived(
+        self, table: TableSchema, space: str, segment: int, total_segments: int, limit: int,
+        start: tuple[bytes, bytes] | None, consistent: bool,
+    ) -> list[tuple[bytes, bytes, bytes]]:
+        """(partition, sort, value) of the next ``limit`` derived rows of a space in scan
+        order, after ``start`` (a partition and sort), within one parallel-scan segment."""
+
+    def derived_segment_of(self, table: TableSchema, partition: bytes,
+                           total_segments: int) -> int:
+        """Which parallel-scan segment a derived partition falls in."""
+
+    async def backfill(self, table: TableSchema, keys: Sequence[Item],
+                       rows: Callable[[Item], tuple[DerivedRow, ...]]) -> None:
+        """Put the derived rows ``rows(item)`` of each of these items as it is now: read
+        again, and written so that a concurrent write of the item is never undone (Cassandra:
+        at the timestamp of the version read)."""
+
+    async def add_index(self, table: TableSchema, index: IndexSchema) -> None:
+        """Make room for a new index's entries (before the schema naming it is stored)."""
+
+    async def drop_index(self, table: TableSchema, index: IndexSchema) -> None:
+        """Remove an index's entries (after the schema without it is stored)."""
 
     async def recover(self) -> int:
         """Finish derived writes that a crashed server process left behind; how many."""

@@ -16,7 +16,7 @@ import random
 import signal
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from alternator.storage import (
 )
 from alternator.storage.cassandra.intents import CassandraIntents
 from alternator.storage.cassandra.session import quote
-from alternator.storage.cassandra.tables import DERIVED_TABLE, key_column
+from alternator.storage.cassandra.tables import DERIVED_TABLE, derived_table, key_column
 from alternator.storage.codec import attrs_to_cql, decode_value, key_to_cql
 from alternator.values import Item
 
@@ -72,10 +72,25 @@ class Statements:
     touch: Any = None
     merge_set: Any = None
     merge_remove: Any = None
-    derived_put: Any = None
-    derived_delete: Any = None
-    derived_read: Any = None
     by_query: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    by_space: dict[str, DerivedStatements] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedStatements:
+    """Writes of one derived-row space: an index's own table, or the shared ``dx``, where
+    rows carry their space in a column (``shared``)."""
+
+    table: str
+    shared: bool
+    put: Any
+    delete: Any
+
+    def where(self, row: DerivedRow) -> tuple[Any, ...]:
+        """The values of the row's key, as the statements take them."""
+        if self.shared:
+            return row.space, row.partition, row.sort
+        return row.partition, row.sort
 
 
 def key_values(table: TableSchema, key: Item) -> list[Any]:
@@ -149,14 +164,6 @@ class CassandraItems(CassandraIntents):
             merge_set=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" + ? WHERE {where}'),
             merge_remove=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" - ? WHERE {where}'),
         )
-        if len(table.placement) > 2:
-            derived = f"{quote(table.placement[0])}.{DERIVED_TABLE}"
-            stmts.derived_put = prepare(f"INSERT INTO {derived} (space, part, sort, value) "
-                                        "VALUES (?, ?, ?, ?) USING TIMESTAMP ?")
-            stmts.derived_delete = prepare(f"DELETE FROM {derived} USING TIMESTAMP ? "
-                                           "WHERE space = ? AND part = ? AND sort = ?")
-            stmts.derived_read = prepare(f"SELECT sort, value FROM {derived} "
-                                         "WHERE space = ? AND part = ? LIMIT ?")
         return stmts
 
     # --- reads --------------------------------------------------------------------------------
@@ -179,13 +186,51 @@ class CassandraItems(CassandraIntents):
         attrs, version = rows[0]
         return with_attrs(key, attrs), str(version) if version else NULL_VERSION
 
-    async def read_derived(
-        self, table: TableSchema, space: str, partition: bytes, limit: int
-    ) -> list[tuple[bytes, bytes]]:
-        if len(table.placement) < 3:
-            return []
+    async def derived_statements(self, table: TableSchema, space: str) -> DerivedStatements:
         stmts = await self._prepared(table)
-        rows = (await self.execute(stmts.derived_read, (space, partition, limit))).current_rows
+        found = stmts.by_space.get(space)
+        if found is None:
+            found = await self.run_blocking(self._prepare_space, table, space)
+            stmts.by_space[space] = found
+        return found
+
+    def _prepare_space(self, table: TableSchema, space: str) -> DerivedStatements:
+        name = f"{quote(table.placement[0])}.{derived_table(space)}"
+        shared = derived_table(space) == DERIVED_TABLE
+        key = ("space", "part", "sort") if shared else ("part", "sort")
+        prepare = self._session.prepare
+        return DerivedStatements(
+            name, shared,
+            put=prepare(f"INSERT INTO {name} ({', '.join(key)}, value) "
+                        f"VALUES ({', '.join('?' for _ in key)}, ?) USING TIMESTAMP ?"),
+            delete=prepare(f"DELETE FROM {name} USING TIMESTAMP ? WHERE "
+                           + " AND ".join(f"{c} = ?" for c in key)))
+
+    async def read_derived(
+        self, table: TableSchema, space: str, partition: bytes, low: bytes | None,
+        high: bytes | None, forward: bool, limit: int, consistent: bool,
+    ) -> list[tuple[bytes, bytes]]:
+        target = await self.derived_statements(table, space)
+        shape = ("derived", space, low is not None, high is not None, forward)
+        stmts = await self._prepared(table)
+        statement = stmts.by_query.get(shape)
+        if statement is None:
+            where = ["space = ?"] if target.shared else []
+            where.append("part = ?")
+            if low is not None:
+                where.append("sort >= ?")
+            if high is not None:
+                where.append("sort < ?")
+            statement = await self.prepare(
+                f"SELECT sort, value FROM {target.table} WHERE {' AND '.join(where)} "
+                f"ORDER BY sort {'ASC' if forward else 'DESC'} LIMIT ?")
+            stmts.by_query[shape] = statement
+        params: list[Any] = [space] if target.shared else []
+        params += [partition, *(b for b in (low, high) if b is not None), limit]
+        bound = statement.bind(params)
+        bound.consistency_level = self._cl.LOCAL_QUORUM if consistent else self._cl.LOCAL_ONE
+        bound.fetch_size = limit
+        rows = (await self.execute(bound)).current_rows
         return [(bytes(s), bytes(v)) for s, v in rows]
 
     # --- writes -------------------------------------------------------------------------------
@@ -270,12 +315,29 @@ class CassandraItems(CassandraIntents):
 
     async def apply_derived(self, table: TableSchema, change: DerivedChange, ts: int) -> None:
         """Write a change's derived rows at timestamp ``ts`` (concurrently: many partitions)."""
-        stmts = await self._prepared(table)
-        calls = [self.execute(stmts.derived_delete, (ts, r.space, r.partition, r.sort))
-                 for r in change.stale]
-        calls += [self.execute(stmts.derived_put, (r.space, r.partition, r.sort, r.value, ts))
-                  for r in change.rows]
+        calls = []
+        for row in change.stale:
+            target = await self.derived_statements(table, row.space)
+            calls.append(self.execute(target.delete, (ts, *target.where(row))))
+        for row in change.rows:
+            target = await self.derived_statements(table, row.space)
+            calls.append(self.execute(target.put, (*target.where(row), row.value, ts)))
         results = await asyncio.gather(*calls, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def backfill(self, table: TableSchema, keys: Sequence[Item],
+                       rows: Callable[[Item], tuple[DerivedRow, ...]]) -> None:
+        async def one(key: Item) -> None:
+            item, version = await self.read_versioned(table, key, serial=False)
+            if item is not None:
+                # At the version's timestamp: a later write's changes (at its later version's
+                # timestamp) win over these, whichever arrives first.
+                await self.apply_derived(table, DerivedChange((), rows(item)),
+                                         version_time(version))
+
+        results = await asyncio.gather(*(one(k) for k in keys), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result

@@ -88,6 +88,45 @@ class CassandraScans(CassandraItems):
         last = {n: items[-1][n] for n in table.key_names} if len(items) == limit and items else None
         return Page(items, last)
 
+    async def scan_derived(
+        self, table: TableSchema, space: str, segment: int, total_segments: int, limit: int,
+        start: tuple[bytes, bytes] | None, consistent: bool,
+    ) -> list[tuple[bytes, bytes, bytes]]:
+        """An index table in token order (the shared ``dx`` is never scanned)."""
+        target = await self.derived_statements(table, space)
+        low, high = segment_range(segment, total_segments, _TOKEN_SPACE, _MIN_TOKEN)
+        rows: list[tuple[bytes, bytes, bytes]] = []
+        if start is not None:
+            # First the rest of the partition the previous page stopped in, then later tokens.
+            rows = await self._derived_page(target, "part = ? AND sort > ?", list(start), limit,
+                                            consistent)
+            if len(rows) == limit:
+                return rows
+            lower, params = "token(part) > token(?)", list[Any]([start[0]])
+        else:
+            lower, params = "token(part) >= ?", [low]
+        rows += await self._derived_page(target, f"{lower} AND token(part) <= ?",
+                                         [*params, high - 1], limit - len(rows), consistent)
+        return rows
+
+    async def _derived_page(self, target: Any, where: str, params: list[Any], limit: int,
+                            consistent: bool) -> list[tuple[bytes, bytes, bytes]]:
+        if limit <= 0:
+            return []
+        cql = f"SELECT part, sort, value FROM {target.table} WHERE {where} LIMIT ?"
+        statement = await self.prepared(cql, cql)
+        bound = statement.bind([*params, limit])
+        bound.consistency_level = self._cl.LOCAL_QUORUM if consistent else self._cl.LOCAL_ONE
+        bound.fetch_size = limit
+        rows = (await self.execute(bound)).current_rows
+        return [(bytes(p), bytes(s), bytes(v)) for p, s, v in rows]
+
+    def derived_segment_of(self, table: TableSchema, partition: bytes,
+                           total_segments: int) -> int:
+        from cassandra.murmur3 import murmur3
+
+        return segment_of(murmur3(partition), total_segments, _TOKEN_SPACE, _MIN_TOKEN)
+
     def segment_of(self, table: TableSchema, key: Item, total_segments: int) -> int:
         from cassandra.cqltypes import DecimalType
         from cassandra.murmur3 import murmur3

@@ -2,8 +2,9 @@
 
 DynamoDB table ``T`` is CQL table ``"alternator_T"."T"`` (Scylla Alternator's layout): its key
 attributes are typed columns, every other attribute an entry of the ``":attrs"`` map, and
-``":version"`` the item's version. A table with derived rows (indexes) also has ``"dx"`` in
-its keyspace: a name shorter than any DynamoDB table name, so it never meets the base table's.
+``":version"`` the item's version. Each secondary index has its entries in a table of the same
+keyspace, ``ix_<index id>`` (``derived_table``); the test-only shadow structure uses ``"dx"``,
+a name shorter than any DynamoDB table name, so it never meets the base table's.
 Where the table was placed is recorded in its schema (``placement``), so every server process
 finds it the same way.
 
@@ -15,14 +16,16 @@ dropped, or avoided with a name carrying the new table's id, so it never blocks 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import replace
 
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
-from alternator.schema import TableSchema
+from alternator.schema import SHADOW_TAG, IndexSchema, TableSchema
 from alternator.storage.cassandra.session import (
     META_KEYSPACE,
+    SCHEMA_CACHE_SECONDS,
     CassandraBase,
     log,
     quote,
@@ -38,6 +41,13 @@ _MAX_CQL_NAME = 48
 
 def _not_found(name: str) -> ResourceNotFoundException:
     return ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+
+
+def derived_table(space: str) -> str:
+    """The CQL table (in the table's keyspace) holding a derived-row space."""
+    if space.startswith("index:"):
+        return "ix_" + space[len("index:"):]
+    return DERIVED_TABLE
 
 
 def key_column(name: str) -> str:
@@ -70,6 +80,8 @@ class CassandraTables(CassandraBase):
                         "WHERE table_name = ? IF definition = ?",
             "update": f"UPDATE {META_KEYSPACE}.tables SET definition = ? WHERE table_name = ? "
                       "IF status = 'ACTIVE'",
+            "replace": f"UPDATE {META_KEYSPACE}.tables SET definition = ? WHERE table_name = ? "
+                       "IF definition = ?",
             "remove": f"DELETE FROM {META_KEYSPACE}.tables WHERE table_name = ? IF EXISTS",
             "claim_lease": f"INSERT INTO {META_KEYSPACE}.leases (name, holder) VALUES (?, ?) "
                            "IF NOT EXISTS USING TTL ?",
@@ -89,7 +101,7 @@ class CassandraTables(CassandraBase):
                 raise ResourceInUseException(f"Table already exists: {schema.name}")
         try:
             keyspace, table = await self._free_names(schema)
-            placement = (keyspace, table, DERIVED_TABLE) if schema.keeps_derived_rows \
+            placement = (keyspace, table, DERIVED_TABLE) if schema.tag(SHADOW_TAG) \
                 else (keyspace, table)
             stored = replace(schema, placement=placement)
             await self.run_blocking(self._create_cql_tables, stored)
@@ -155,6 +167,32 @@ class CassandraTables(CassandraBase):
             execute(f"CREATE TABLE IF NOT EXISTS {quote(keyspace)}.{DERIVED_TABLE} "
                     "(space text, part blob, sort blob, value blob, "
                     "PRIMARY KEY ((space, part), sort))")
+        for index in schema.indexes:
+            self._create_index_table(schema, index)
+
+    def _create_index_table(self, schema: TableSchema, index: IndexSchema) -> None:
+        self._session.execute(
+            f"CREATE TABLE IF NOT EXISTS {quote(schema.placement[0])}."
+            f"{derived_table(index.space)} (part blob, sort blob, value blob, "
+            "PRIMARY KEY (part, sort))")
+
+    async def add_index(self, table: TableSchema, index: IndexSchema) -> None:
+        await self.run_blocking(self._create_index_table, table, index)
+
+    async def drop_index(self, table: TableSchema, index: IndexSchema) -> None:
+        """Dropped a little later: a server process still holding the old schema (cached for
+        SCHEMA_CACHE_SECONDS) may write one more entry meanwhile, and must not fail doing so."""
+        self.background(lambda: self._drop_index_later(table, index))
+
+    async def _drop_index_later(self, table: TableSchema, index: IndexSchema) -> None:
+        await asyncio.sleep(3 * SCHEMA_CACHE_SECONDS)
+        try:
+            await self.run_blocking(
+                self._session.execute,
+                f"DROP TABLE IF EXISTS {quote(table.placement[0])}.{derived_table(index.space)}")
+        except Exception:  # the keyspace went with its table meanwhile, or the cluster is away
+            log.warning("could not drop the entries of index %s of %s", index.name, table.name,
+                        exc_info=True)
 
     async def delete_table(self, name: str) -> TableSchema:
         schema = await self.get_table(name)
@@ -200,9 +238,16 @@ class CassandraTables(CassandraBase):
                                     (name, uuid.uuid4(), max(1, int(seconds + 0.999))))
         return bool(result.was_applied)
 
-    async def update_table(self, schema: TableSchema) -> None:
-        result = await self.execute(await self._meta_statement("update"),
-                                    (schema.to_json(), schema.name))
-        if not result.was_applied:
-            raise _not_found(schema.name)
+    async def update_table(self, schema: TableSchema, expected: TableSchema | None = None) -> bool:
+        if expected is None:
+            result = await self.execute(await self._meta_statement("update"),
+                                        (schema.to_json(), schema.name))
+        else:
+            result = await self.execute(await self._meta_statement("replace"),
+                                        (schema.to_json(), schema.name, expected.to_json()))
         self._schemas.invalidate(schema.name)
+        if not result.was_applied:
+            if expected is not None and await self.get_table(schema.name) is not None:
+                return False
+            raise _not_found(schema.name)
+        return True

@@ -42,14 +42,17 @@ CREATE TABLE IF NOT EXISTS items (
     item BLOB NOT NULL,
     PRIMARY KEY (tid, token, pk, sk)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS derived (
+CREATE TABLE IF NOT EXISTS derived_rows (
     tid TEXT NOT NULL,
     space TEXT NOT NULL,
+    token INTEGER NOT NULL,
     part BLOB NOT NULL,
     sort BLOB NOT NULL,
     value BLOB NOT NULL,
-    PRIMARY KEY (tid, space, part, sort)
+    PRIMARY KEY (tid, space, token, part, sort)
 ) WITHOUT ROWID;
+-- Held only test rows before indexes existed (derived_rows replaces it).
+DROP TABLE IF EXISTS derived;
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY,
     expires REAL NOT NULL

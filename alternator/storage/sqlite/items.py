@@ -2,13 +2,13 @@
 
 An item is one row of ``items``: its key as order-preserving bytes (codec.encode_sortable), a
 token (a hash of the partition key: scan order and segments) and the item as JSON. A write and
-its derived rows (``derived``) are one transaction, so neither is ever seen without the other.
+its derived rows (``derived_rows``) are one transaction, so neither is ever seen without the other.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -17,11 +17,12 @@ from alternator.schema import TableSchema
 from alternator.storage import (
     UNCONDITIONAL,
     DerivedChange,
+    DerivedRow,
     ItemWrite,
     Merge,
     Version,
 )
-from alternator.storage.codec import encode_sortable, partition_token
+from alternator.storage.codec import encode_sortable, partition_token, segment_of, segment_range
 from alternator.storage.sqlite.base import SQLiteBase, new_version
 from alternator.values import Item
 
@@ -101,11 +102,13 @@ class SQLiteItems(SQLiteBase):
             applied = self._write_if(db, where, expected, data)
         if applied and not derived.empty:
             tid = where[0]
-            db.executemany("DELETE FROM derived WHERE tid = ? AND space = ? AND part = ? "
-                           "AND sort = ?",
-                           [(tid, r.space, r.partition, r.sort) for r in derived.stale])
-            db.executemany("INSERT OR REPLACE INTO derived VALUES (?, ?, ?, ?, ?)",
-                           [(tid, r.space, r.partition, r.sort, r.value) for r in derived.rows])
+            db.executemany("DELETE FROM derived_rows WHERE tid = ? AND space = ? AND token = ? "
+                           "AND part = ? AND sort = ?",
+                           [(tid, r.space, partition_token(r.partition), r.partition, r.sort)
+                            for r in derived.stale])
+            db.executemany("INSERT OR REPLACE INTO derived_rows VALUES (?, ?, ?, ?, ?, ?)",
+                           [(tid, r.space, partition_token(r.partition), r.partition, r.sort,
+                             r.value) for r in derived.rows])
         return applied
 
     @staticmethod
@@ -131,16 +134,60 @@ class SQLiteItems(SQLiteBase):
         return cur.rowcount == 1
 
     async def read_derived(
-        self, table: TableSchema, space: str, partition: bytes, limit: int
+        self, table: TableSchema, space: str, partition: bytes, low: bytes | None,
+        high: bytes | None, forward: bool, limit: int, consistent: bool,
     ) -> list[tuple[bytes, bytes]]:
-        return await self._run(self._read_derived, table.table_id, space, partition, limit)
+        sql = ["SELECT sort, value FROM derived_rows WHERE tid = ? AND space = ? AND token = ? "
+               "AND part = ?"]
+        args: list[Any] = [table.table_id, space, partition_token(partition), partition]
+        if low is not None:
+            sql.append("AND sort >= ?")
+            args.append(low)
+        if high is not None:
+            sql.append("AND sort < ?")
+            args.append(high)
+        sql.append(f"ORDER BY sort {'ASC' if forward else 'DESC'} LIMIT ?")
+        args.append(limit)
+        return await self._run(self._derived_rows, " ".join(sql), args)
 
-    def _read_derived(self, tid: str, space: str, partition: bytes,
-                      limit: int) -> list[tuple[bytes, bytes]]:
-        rows = self.db.execute(
-            "SELECT sort, value FROM derived WHERE tid = ? AND space = ? AND part = ? "
-            "ORDER BY sort LIMIT ?", (tid, space, partition, limit))
-        return [(bytes(s), bytes(v)) for s, v in rows]
+    async def scan_derived(
+        self, table: TableSchema, space: str, segment: int, total_segments: int, limit: int,
+        start: tuple[bytes, bytes] | None, consistent: bool,
+    ) -> list[tuple[bytes, bytes, bytes]]:
+        low, high = segment_range(segment, total_segments)
+        sql = ["SELECT part, sort, value FROM derived_rows WHERE tid = ? AND space = ? "
+               "AND token >= ? AND token < ?"]
+        args: list[Any] = [table.table_id, space, low, high]
+        if start is not None:
+            sql.append("AND (token, part, sort) > (?, ?, ?)")
+            args += [partition_token(start[0]), *start]
+        sql.append("ORDER BY token, part, sort LIMIT ?")
+        args.append(limit)
+        return await self._run(self._derived_rows, " ".join(sql), args)
+
+    async def backfill(self, table: TableSchema, keys: Sequence[Item],
+                       rows: Callable[[Item], tuple[DerivedRow, ...]]) -> None:
+        await self._run(self._backfill, table, keys, rows)
+
+    def _backfill(self, table: TableSchema, keys: Sequence[Item],
+                  rows: Callable[[Item], tuple[DerivedRow, ...]]) -> None:
+        # One transaction: no write of these items comes between their read and their rows.
+        with self.transaction() as db:
+            for key in keys:
+                where = locate(table, key)
+                item = self._read(where)[0]
+                if item is None:
+                    continue
+                db.executemany("INSERT OR REPLACE INTO derived_rows VALUES (?, ?, ?, ?, ?, ?)",
+                               [(where[0], r.space, partition_token(r.partition), r.partition,
+                                 r.sort, r.value) for r in rows(item)])
+
+    def _derived_rows(self, sql: str, args: list[Any]) -> list[Any]:
+        return [tuple(bytes(c) for c in row) for row in self.db.execute(sql, args)]
+
+    def derived_segment_of(self, table: TableSchema, partition: bytes,
+                           total_segments: int) -> int:
+        return segment_of(partition_token(partition), total_segments)
 
     async def recover(self) -> int:
         return 0  # every write and its derived rows are one transaction: nothing is left over

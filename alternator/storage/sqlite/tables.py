@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
-from alternator.schema import TableSchema
+from alternator.schema import IndexSchema, TableSchema
 from alternator.storage import table_resource
 from alternator.storage.codec import cql_names
 from alternator.storage.sqlite.base import SQLiteBase
@@ -44,7 +44,7 @@ class SQLiteTables(SQLiteBase):
             schema = TableSchema.from_json(row[0])
             db.execute("DELETE FROM tables WHERE name = ?", (name,))
             db.execute("DELETE FROM items WHERE tid = ?", (schema.table_id,))
-            db.execute("DELETE FROM derived WHERE tid = ?", (schema.table_id,))
+            db.execute("DELETE FROM derived_rows WHERE tid = ?", (schema.table_id,))
             # As CQL does when a table is dropped: permissions on it are revoked from everyone,
             # or a later table of the same name would inherit them (tests/test_auth.py).
             db.execute("DELETE FROM role_permissions WHERE resource = ?",
@@ -74,12 +74,28 @@ class SQLiteTables(SQLiteBase):
             cur = db.execute("INSERT OR IGNORE INTO leases VALUES (?, ?)", (name, now + seconds))
         return cur.rowcount == 1
 
-    async def update_table(self, schema: TableSchema) -> None:
+    async def update_table(self, schema: TableSchema, expected: TableSchema | None = None) -> bool:
         self._schemas.invalidate(schema.name)
-        await self._run(self._update_table, schema)
+        return await self._run(self._update_table, schema, expected)
 
-    def _update_table(self, schema: TableSchema) -> None:
-        cur = self.db.execute("UPDATE tables SET schema = ? WHERE name = ?",
-                              (schema.to_json(), schema.name))
+    def _update_table(self, schema: TableSchema, expected: TableSchema | None) -> bool:
+        if expected is None:
+            cur = self.db.execute("UPDATE tables SET schema = ? WHERE name = ?",
+                                  (schema.to_json(), schema.name))
+        else:
+            cur = self.db.execute("UPDATE tables SET schema = ? WHERE name = ? AND schema = ?",
+                                  (schema.to_json(), schema.name, expected.to_json()))
+            if cur.rowcount == 0 and self._get_table(schema.name) is not None:
+                return False
         if cur.rowcount == 0:
             raise _not_found(schema.name)
+        return True
+
+    async def add_index(self, table: TableSchema, index: IndexSchema) -> None:
+        return None  # entries go in derived_rows, under the index's own space
+
+    async def drop_index(self, table: TableSchema, index: IndexSchema) -> None:
+        await self._run(self._drop_index, table.table_id, index.space)
+
+    def _drop_index(self, tid: str, space: str) -> None:
+        self.db.execute("DELETE FROM derived_rows WHERE tid = ? AND space = ?", (tid, space))

@@ -1,0 +1,144 @@
+"""Online index creation: the backfill of a global secondary index that UpdateTable adds to a
+table that already holds items.
+
+UpdateTable stores the table's schema with the new index in status ``CREATING``; from then on
+every write maintains the index (the write path derives its entries). The backfill then gives
+every item already there its entry:
+
+1. One server process does it: the one that takes the lease ``backfill:<index id>``
+   (``Storage.claim``); the others skip it while the lease lasts.
+2. It first waits :data:`SETTLE_SECONDS`, longer than any server process keeps a cached schema,
+   so that no write still in flight was planned without the index.
+3. It reads the table in :data:`SEGMENTS` token ranges, page by page, and has storage put each
+   item's entry *as the item is now* (``Storage.backfill``: read again and written at the
+   item's version, so a concurrent write is never undone). After each range it records the
+   range done in the index's schema (``backfilled``), so a restarted or another process resumes
+   there.
+4. When every range is done the index becomes ``ACTIVE``.
+
+Every server process sweeps the tables for indexes still ``CREATING`` when it starts, every
+``backfill_period`` seconds, and at once when it served an UpdateTable that created one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+
+from alternator.config import Config
+from alternator.derived import index_rows
+from alternator.operations.context import change_schema
+from alternator.schema import IndexSchema, TableSchema
+from alternator.storage import Storage
+
+log = logging.getLogger(__name__)
+
+SEGMENTS = 16
+PAGE = 256
+LEASE_SECONDS = 60.0
+# Longer than a server process trusts a cached schema (the backends' SCHEMA_CACHE_SECONDS).
+SETTLE_SECONDS = 4.0
+
+
+def _with_index(schema: TableSchema, index_id: str,
+                change: Callable[[IndexSchema], IndexSchema]) -> TableSchema | None:
+    """The schema with one index changed, None when that index is no longer being created."""
+    for i, index in enumerate(schema.indexes):
+        if index.id == index_id and index.status == "CREATING":
+            indexes = list(schema.indexes)
+            indexes[i] = change(index)
+            return replace(schema, indexes=tuple(indexes))
+    return None
+
+
+def _segment_done(segment: int, index: IndexSchema) -> IndexSchema:
+    return replace(index, backfilled=max(index.backfilled, segment + 1))
+
+
+class Backfills:
+    """The backfill service of one server process."""
+
+    def __init__(self, storage: Storage, config: Config) -> None:
+        self._storage = storage
+        self._config = config
+        self._wake = asyncio.Event()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self.items_done = 0
+
+    def wake(self) -> None:
+        """Look for indexes to backfill now (an UpdateTable created one)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                try:
+                    await self._sweep()
+                except Exception:
+                    log.warning("index backfill sweep failed", exc_info=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._config.backfill_period)
+                self._wake.clear()
+        finally:
+            for task in self._running.values():
+                task.cancel()
+
+    async def _sweep(self) -> None:
+        for name in await self._storage.list_tables():
+            table = await self._storage.get_table(name)
+            for index in table.indexes if table is not None else ():
+                if index.status == "CREATING" and index.id not in self._running:
+                    self._running[index.id] = asyncio.get_running_loop().create_task(
+                        self._backfill(name, index.id))
+
+    async def _backfill(self, name: str, index_id: str) -> None:
+        try:
+            lease = f"backfill:{index_id}"
+            if not await self._storage.claim(lease, LEASE_SECONDS):
+                return  # another server process is on it
+            held_since = time.monotonic()
+            await asyncio.sleep(SETTLE_SECONDS)
+            while True:
+                table = await self._storage.get_table(name)
+                index = next((ix for ix in table.indexes if ix.id == index_id), None) \
+                    if table is not None else None
+                if table is None or index is None or index.status != "CREATING":
+                    return
+                if index.backfilled >= SEGMENTS:
+                    await change_schema(self._storage, name, partial(
+                        _with_index, index_id=index_id,
+                        change=lambda ix: replace(ix, status="ACTIVE")))
+                    log.info("index %s of %s is ACTIVE", index.name, name)
+                    return
+                segment = index.backfilled
+                await self._segment(table, index, segment)
+                if time.monotonic() - held_since > LEASE_SECONDS:
+                    if not await self._storage.claim(lease, LEASE_SECONDS):
+                        return  # our lease ran out and another process took the work over
+                    held_since = time.monotonic()
+                await change_schema(self._storage, name, partial(
+                    _with_index, index_id=index_id, change=partial(_segment_done, segment)))
+        except Exception:
+            log.warning("backfill of an index of %s failed; it resumes later", name,
+                        exc_info=True)
+        finally:
+            self._running.pop(index_id, None)
+
+    async def _segment(self, table: TableSchema, index: IndexSchema, segment: int) -> None:
+        """Give every item of one token range its entry."""
+        start = None
+        rows = partial(index_rows, table, index)
+        while True:
+            page = await self._storage.scan(table, segment, SEGMENTS, PAGE, start, True)
+            keys = [{n: item[n] for n in table.key_names} for item in page.items]
+            if keys:
+                await self._storage.backfill(table, keys, rows)
+                self.items_done += len(keys)
+            if page.last_key is None:
+                return
+            start = page.last_key
