@@ -1,7 +1,7 @@
 """Secondary indexes, pure: CreateTable's and UpdateTable's index specifications, the checks an
 item written to an indexed table passes, and DescribeTable's index members.
 
-The messages are DynamoDB's (tests/test_indexes_schema.py pins them).
+The messages are DynamoDB's (tests/test_indexes.py pins them).
 """
 
 from __future__ import annotations
