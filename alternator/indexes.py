@@ -151,9 +151,10 @@ def _parse_index_keys(raw: list[Any], member: str, local: bool) -> tuple[list[st
             raise _constraint(key_type, f"{member}.keySchema.{i}.member.keyType",
                               "Member must satisfy enum value set: [HASH, RANGE]")
         if name in hash_keys or name in range_keys:
-            raise _invalid(f"Duplicate KeySchema attribute name: {name}" if len(raw) > 2 else
-                           "Both the Hash Key and the Range Key element in the KeySchema have "
-                           "the same name")
+            if len(raw) > 2:
+                raise _invalid(f"Duplicate KeySchema attribute name: {name}")
+            raise ValidationException("Both the Hash Key and the Range Key element in the "
+                                      "KeySchema have the same name")
         if key_type == "HASH":
             if range_keys:
                 raise ValidationException("Invalid KeySchema: The first KeySchemaElement is "
