@@ -394,3 +394,47 @@ def test_unknown_index(dynamodb: Any, gsi_table: str) -> None:
                  lambda: dynamodb.scan(TableName=gsi_table, IndexName="nope")):
         assert refused(call) == ("ValidationException",
                                   "The table does not have the specified index: nope")
+
+
+def test_consumed_capacity_of_indexes(dynamodb: Any, gsi_table: str) -> None:
+    """ReturnConsumedCapacity INDEXES: a write costs each index whose entry it changes (two when
+    the index key moves), a read of an index costs the index, and TOTAL sums them."""
+    p = {"S": "cap-1"}
+
+    def put(mode: str, **attrs: Any) -> dict[str, Any]:
+        return dict(dynamodb.put_item(TableName=gsi_table, ReturnConsumedCapacity=mode,
+                                      Item={"p": p, **attrs})["ConsumedCapacity"])
+
+    def one(units: float) -> dict[str, float]:
+        return {"CapacityUnits": units, "WriteCapacityUnits": units}
+
+    first = put("INDEXES", g={"S": "cap"}, s={"N": "1"}, x={"S": "x"})
+    assert first == {"TableName": gsi_table, "CapacityUnits": 4.0, "WriteCapacityUnits": 4.0,
+                     "Table": one(1.0), "GlobalSecondaryIndexes": {
+                         "all_ix": one(1.0), "keys_ix": one(1.0), "inc_ix": one(1.0)}}
+    # y is projected only into all_ix: the other entries stay as they are.
+    second = put("INDEXES", g={"S": "cap"}, s={"N": "1"}, x={"S": "x"}, y={"S": "y"})
+    assert second["GlobalSecondaryIndexes"] == {"all_ix": one(1.0)}
+    assert second["CapacityUnits"] == 2.0
+    moved = put("INDEXES", g={"S": "cap2"}, s={"N": "1"}, x={"S": "x"}, y={"S": "y"})
+    assert moved["GlobalSecondaryIndexes"] == {
+        "all_ix": one(2.0), "keys_ix": one(2.0), "inc_ix": one(2.0)}
+    assert moved["CapacityUnits"] == 7.0
+    # s is the sort key of all_ix and inc_ix (each moves: two writes) and not in keys_ix.
+    total = put("TOTAL", g={"S": "cap2"}, s={"N": "2"}, x={"S": "x"}, y={"S": "y"})
+    assert total == {"TableName": gsi_table, "CapacityUnits": 5.0, "WriteCapacityUnits": 5.0}
+    deleted = dynamodb.delete_item(TableName=gsi_table, Key={"p": p},
+                                   ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert deleted["CapacityUnits"] == 4.0
+    assert set(deleted["GlobalSecondaryIndexes"]) == {"all_ix", "keys_ix", "inc_ix"}
+
+    read = dynamodb.query(TableName=gsi_table, IndexName="all_ix", **_eq("g"),
+                          ExpressionAttributeValues={":v": {"S": "cap2"}},
+                          ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert read == {"TableName": gsi_table, "CapacityUnits": 0.5, "ReadCapacityUnits": 0.5,
+                    "Table": {"CapacityUnits": 0.0, "ReadCapacityUnits": 0.0},
+                    "GlobalSecondaryIndexes": {
+                        "all_ix": {"CapacityUnits": 0.5, "ReadCapacityUnits": 0.5}}}
+    scanned = dynamodb.scan(TableName=gsi_table, IndexName="keys_ix",
+                            ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
+    assert set(scanned) == {"TableName", "CapacityUnits", "ReadCapacityUnits"}

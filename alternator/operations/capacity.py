@@ -8,7 +8,9 @@ DynamoDB charges reads in 4 KB units (an eventually consistent read costs half) 
 * Query and Scan: the *sum* of the sizes of every item read, filtered out or not, rounded up
   once (so ten 100-byte items cost one unit, not ten).
 * PutItem, DeleteItem, UpdateItem and each request of BatchWriteItem: the item's size, rounded
-  up to 1 KB, at least one unit.
+  up to 1 KB, at least one unit; plus, for PutItem, DeleteItem and UpdateItem, a write of each
+  secondary index entry the write changes (:func:`index_write_units`).
+* A Query or Scan of an index consumes the index's units, not the table's.
 
 Operations compute the units with :func:`read_units` / :func:`write_units` and render the
 response member with :func:`consumed`.
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from alternator import fields
+from alternator import derived, fields
+from alternator.schema import IndexSchema, TableSchema
+from alternator.values import Item, item_size
 
 READ_UNIT_BYTES = 4 * 1024
 WRITE_UNIT_BYTES = 1024
@@ -53,16 +57,47 @@ def write_units(size_bytes: int) -> float:
     return float(_units(size_bytes, WRITE_UNIT_BYTES))
 
 
-def consumed(table_name: str, units: float, mode: Mode, kind: Kind) -> dict[str, Any] | None:
+IndexUnits = dict[IndexSchema, float]
+
+
+def index_write_units(table: TableSchema, old: Item | None,
+                      new: Item | None) -> IndexUnits:
+    """What a write costs in each secondary index it changes: nothing when the item's entry
+    stays as it was (or the item is in the index neither before nor after), one write of the
+    new entry when it changes in place, and one write per entry removed or added when the
+    index key changes (so moving an item to another index key costs two)."""
+    units: IndexUnits = {}
+    for index in table.indexes:
+        before = derived.index_entry(table, index, old) if old else None
+        after = derived.index_entry(table, index, new) if new else None
+        if before == after:
+            continue
+        if before is not None and after is not None and \
+                (before.partition, before.sort) == (after.partition, after.sort):
+            entries = [new]
+        else:
+            entries = [item for item, entry in ((old, before), (new, after)) if entry]
+        units[index] = sum(write_units(item_size(derived.projected(table, index, item)))
+                           for item in entries if item is not None)
+    return units
+
+
+def consumed(table_name: str, units: float, mode: Mode, kind: Kind,
+             indexes: IndexUnits | None = None) -> dict[str, Any] | None:
     """The ConsumedCapacity member for one table, or None when the request asked for NONE.
 
-    TOTAL gives the table's total; INDEXES adds the per-table breakdown (``Table``), which with
-    no secondary indexes holds the same number.
+    ``units`` is what the table itself consumed and ``indexes`` what each secondary index did.
+    TOTAL gives the sum; INDEXES adds the breakdown: ``Table``, and ``GlobalSecondaryIndexes``
+    / ``LocalSecondaryIndexes`` by index name.
     """
     if mode == "NONE":
         return None
     member = "ReadCapacityUnits" if kind == "read" else "WriteCapacityUnits"
-    out: dict[str, Any] = {"TableName": table_name, "CapacityUnits": units, member: units}
+    total = units + sum((indexes or {}).values())
+    out: dict[str, Any] = {"TableName": table_name, "CapacityUnits": total, member: total}
     if mode == "INDEXES":
         out["Table"] = {"CapacityUnits": units, member: units}
+        for index, used in (indexes or {}).items():
+            group = "LocalSecondaryIndexes" if index.local else "GlobalSecondaryIndexes"
+            out.setdefault(group, {})[index.name] = {"CapacityUnits": used, member: used}
     return out

@@ -160,8 +160,9 @@ def _with_write_capacity(out: dict[str, Any], table: TableSchema, mode: capacity
     """DynamoDB charges a write by the larger of the item before and after it (when known)."""
     if mode != "NONE":
         size = max(item_size(old) if old else 0, item_size(new) if new else 0)
-        out["ConsumedCapacity"] = capacity.consumed(table.name, capacity.write_units(size),
-                                                    mode, "write")
+        out["ConsumedCapacity"] = capacity.consumed(
+            table.name, capacity.write_units(size), mode, "write",
+            capacity.index_write_units(table, old, new))
     return out
 
 

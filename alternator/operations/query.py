@@ -26,7 +26,7 @@ from alternator.expressions.evaluate import begins_with, between, compare
 from alternator.operations import capacity, index_reads, system_tables
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.system_tables import system_table_name
-from alternator.schema import TableSchema, check_key_value, parse_key
+from alternator.schema import IndexSchema, TableSchema, check_key_value, parse_key
 from alternator.storage import Page, SortCondition
 from alternator.values import Item, item_size, values_equal
 
@@ -182,15 +182,15 @@ def _plan(table: TableSchema, filter_: expr.Condition | None, projection: expr.P
 
 
 def _response(table: TableSchema, plan: ReadPlan, result: ReadResult, consistent: bool,
-              mode: capacity.Mode) -> dict[str, Any]:
+              mode: capacity.Mode, index: IndexSchema | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"Count": result.count, "ScannedCount": result.scanned}
     if not plan.count_only:
         out["Items"] = result.items
     if result.last_key is not None:
         out["LastEvaluatedKey"] = result.last_key
-    consumed = capacity.consumed(
-        table.name, capacity.read_units(result.size, consistent), mode, "read"
-    )
+    units = capacity.read_units(result.size, consistent)
+    consumed = capacity.consumed(table.name, units, mode, "read") if index is None else \
+        capacity.consumed(table.name, 0.0, mode, "read", {index: units})
     if consumed is not None:
         out["ConsumedCapacity"] = consumed
     return out
@@ -297,7 +297,8 @@ async def query(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
                         index_reads.key_names(table, index))
         fetch = index_reads.query_fetch(ctx.storage, table, index, index_key, forward,
                                         consistent, fetch_items)
-        return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode)
+        return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode,
+                         index)
     _check_query_filter_keys(req, filter_, table.key_names)
     start = _start_key(req, table)
     if start is not None:
@@ -377,7 +378,8 @@ async def scan(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
                         index_reads.key_names(table, index))
         fetch = index_reads.scan_fetch(ctx.storage, table, index, segment, total_segments,
                                        consistent, fetch_items)
-        return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode)
+        return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode,
+                         index)
     start = _start_key(req, table)
     if start is not None and total_segments > 1 and \
             ctx.storage.segment_of(table, start, total_segments) != segment:
