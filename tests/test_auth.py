@@ -236,3 +236,39 @@ def test_superuser_may_do_everything(endpoint: Endpoint, roles: Roles, auth_tabl
     client = as_role(endpoint, name, secret)
     client.put_item(TableName=auth_table, Item={"p": {"S": "su"}})
     assert client.get_item(TableName=auth_table, Key={"p": {"S": "su"}})["Item"]
+
+
+def test_index_reads_need_the_tables_select(endpoint: Endpoint, roles: Roles,
+                                            dynamodb: Any) -> None:
+    """Query and Scan of an index are reads of its table; creating an index alters it."""
+    table = create_table(dynamodb, [("p", "HASH", "S"), ("g", "RANGE", "S")],
+                         LocalSecondaryIndexes=[{
+                             "IndexName": "by_g", "Projection": {"ProjectionType": "ALL"},
+                             "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
+                                           {"AttributeName": "g", "KeyType": "RANGE"}]}])
+    try:
+        dynamodb.put_item(TableName=table, Item={"p": {"S": "k"}, "g": {"S": "v"}})
+        name, secret = roles.create()
+        client = as_role(endpoint, name, secret)
+        query = {"TableName": table, "IndexName": "by_g", "KeyConditionExpression": "p = :p",
+                 "ExpressionAttributeValues": {":p": {"S": "k"}}}
+        for call in (lambda: client.query(**query),
+                     lambda: client.scan(TableName=table, IndexName="by_g")):
+            with pytest.raises(ClientError) as exc:
+                call()
+            assert code_of(exc) == "AccessDeniedException"
+            assert "SELECT" in exc.value.response["Error"]["Message"]
+        with pytest.raises(ClientError) as exc:
+            client.update_table(
+                TableName=table,
+                AttributeDefinitions=[{"AttributeName": "h", "AttributeType": "S"}],
+                GlobalSecondaryIndexUpdates=[{"Create": {
+                    "IndexName": "by_h", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "KeySchema": [{"AttributeName": "h", "KeyType": "HASH"}]}}])
+        assert code_of(exc) == "AccessDeniedException"
+        assert "ALTER" in exc.value.response["Error"]["Message"]
+        roles.grant("SELECT", name, table)
+        assert client.query(**query)["Count"] == 1
+        assert client.scan(TableName=table, IndexName="by_g")["Count"] == 1
+    finally:
+        dynamodb.delete_table(TableName=table)

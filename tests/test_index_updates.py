@@ -3,16 +3,28 @@ table that keeps being written, deleted, re-created; and the refusals DynamoDB a
 
 from __future__ import annotations
 
+import os
 import random
+import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import create_table
+from tests.conftest import (
+    cassandra_address,
+    cassandra_salted_hash,
+    cassandra_serve_args,
+    create_table,
+    sqlite_superuser,
+)
 from tests.test_indexes import index, query_all, refused, scan_all
+from tests.test_processes import start_process
 
 ITEMS = 10_000
 GROUPS = 12
@@ -176,3 +188,153 @@ def test_update_refusals(dynamodb: Any) -> None:
         _wait_active(dynamodb, table, "dup")
     finally:
         dynamodb.delete_table(TableName=table)
+
+
+@pytest.fixture(params=["sqlite", "cassandra"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], tuple[str, str]]:
+    """Server arguments and credentials of a store that outlives its server processes."""
+    if request.param == "cassandra":
+        if cassandra_address() is None:
+            if os.environ.get("ALTERNATOR_REQUIRE_CASSANDRA") == "1":
+                pytest.fail("Cassandra required but not configured")
+            pytest.skip("no Cassandra node")
+        return cassandra_serve_args(), ("cassandra", cassandra_salted_hash())
+    path = str(tmp_path / "store.db")
+    return ["--backend", "sqlite", "--sqlite-path", path], ("alternator", sqlite_superuser(path))
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_backfill_resumes_after_a_restart(store: tuple[list[str], tuple[str, str]],
+                                          tmp_path: Path) -> None:
+    """A server killed in the middle of a backfill: the next one resumes at the first range not
+    done (after the dead process's lease runs out) and the index ends up exact."""
+    args, credentials = store
+    args = [*args, "--alternator-backfill-period-in-seconds", "1"]
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first, endpoint = start_process(args, first_log, credentials)
+    second = None
+    client = endpoint.client()
+    table = create_table(client, [("p", "HASH", "S")])
+    try:
+        requests = [{"PutRequest": {"Item": {"p": {"S": f"p{i}"}, "g": _group(i)}}}
+                    for i in range(8000)]
+        loaders = [threading.Thread(target=lambda part=part: [  # type: ignore[misc]
+            client.batch_write_item(RequestItems={table: requests[j:j + 25]})
+            for j in part]) for part in (range(k * 25, 8000, 100) for k in range(4))]
+        for loader in loaders:
+            loader.start()
+        for loader in loaders:
+            loader.join()
+        _create_index(client, table, "by_g")
+        deadline = time.monotonic() + 120
+        while "range 1 of 16 done" not in first_log.read_text():
+            assert time.monotonic() < deadline, first_log.read_text()
+            time.sleep(0.02)
+        first.kill()
+        first.wait()
+        assert "is ACTIVE" not in first_log.read_text()
+
+        second, endpoint = start_process(args, second_log, credentials)
+        client = endpoint.client()
+        _wait_active(client, table, "by_g", timeout=180)
+        resumed = re.search(r"starting at range (\d+) of 16", second_log.read_text())
+        assert resumed is not None, second_log.read_text()
+        assert 1 <= int(resumed.group(1)) < 16
+        for group in range(GROUPS):
+            found = query_all(client, TableName=table, IndexName="by_g",
+                              KeyConditionExpression="g = :g",
+                              ExpressionAttributeValues={":g": {"S": f"g{group}"}})
+            assert sorted(i["p"]["S"] for i in found) == sorted(
+                f"p{i}" for i in range(group, 8000, GROUPS))
+    finally:
+        client.delete_table(TableName=table)
+        _stop(first)
+        if second is not None:
+            _stop(second)
+
+
+_WRITER = r"""
+import random, sys
+import boto3
+from botocore.config import Config
+url, key, secret, table, seed, count = sys.argv[1:7]
+client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+                      aws_access_key_id=key, aws_secret_access_key=secret,
+                      config=Config(retries={"max_attempts": 10}))
+rng = random.Random(int(seed))
+for _ in range(int(count)):
+    item_key = {"p": {"S": f"k{rng.randrange(12)}"}}
+    g = {"S": f"g{rng.randrange(5)}"}
+    h = {"N": str(rng.randrange(5))}
+    action = rng.randrange(5)
+    if action == 0:
+        client.put_item(TableName=table, Item={**item_key, "g": g, "h": h, "v": {"S": seed}})
+    elif action == 1:
+        client.update_item(TableName=table, Key=item_key, UpdateExpression="SET g = :g, v = :v",
+                           ExpressionAttributeValues={":g": g, ":v": {"S": seed}})
+    elif action == 2:
+        client.update_item(TableName=table, Key=item_key, UpdateExpression="SET h = :h REMOVE g",
+                           ExpressionAttributeValues={":h": h})
+    elif action == 3:
+        client.update_item(TableName=table, Key=item_key, UpdateExpression="REMOVE h")
+    else:
+        client.delete_item(TableName=table, Key=item_key)
+"""
+
+
+@pytest.mark.parametrize("policy", ["always_use_lwt", "only_rmw_uses_lwt", "unsafe_rmw",
+                                    "forbid_rmw"])
+def test_concurrent_writers_leave_every_index_exact(
+        store: tuple[list[str], tuple[str, str]], tmp_path: Path, policy: str) -> None:
+    """Client processes, through two server processes, change the index keys of the same few
+    items at once; once they stop, each index holds exactly what the table says it should."""
+    args, credentials = store
+    servers = [start_process(args, tmp_path / f"server{i}.log", credentials) for i in range(2)]
+    try:
+        client = servers[0][1].client()
+        table = _indexed_table(client, policy)
+        writers = [subprocess.Popen(
+            [sys.executable, "-c", _WRITER, servers[i % 2][1].url, *credentials, table,
+             str(i), "150"], stderr=subprocess.PIPE) for i in range(4)]
+        for writer in writers:
+            _, err = writer.communicate(timeout=300)
+            assert writer.returncode == 0, err.decode()
+        items = scan_all(client, TableName=table, ConsistentRead=True)
+        assert items, "the writers left nothing to check"
+        for name, keys in (("by_g", ("g",)), ("by_hg", ("h", "g"))):
+            expected = sorted((i["p"]["S"], *(str(i[k]) for k in keys)) for i in items
+                              if all(k in i for k in keys))
+            entries = scan_all(client, TableName=table, IndexName=name)
+            assert sorted((e["p"]["S"], *(str(e[k]) for k in keys)) for e in entries) == \
+                expected, name
+            if name == "by_g":  # projection ALL: the entries are the items
+                assert sorted(entries, key=lambda e: e["p"]["S"]) == sorted(
+                    (i for i in items if "g" in i), key=lambda i: i["p"]["S"])
+        client.delete_table(TableName=table)
+    finally:
+        for proc, _ in servers:
+            _stop(proc)
+
+
+def _indexed_table(client: Any, policy: str) -> str:
+    """p (S) key; GSI by_g on g (S), projection ALL; GSI by_hg on h (N) and g, KEYS_ONLY."""
+    name = f"cc_{policy}_{random.randrange(10**9)}"
+    client.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"},
+                              {"AttributeName": "g", "AttributeType": "S"},
+                              {"AttributeName": "h", "AttributeType": "N"}],
+        GlobalSecondaryIndexes=[index("by_g", ["g"]),
+                                index("by_hg", ["h"], ["g"], projection="KEYS_ONLY")],
+        Tags=[{"Key": "system:write_isolation", "Value": policy}])
+    return name

@@ -103,6 +103,7 @@ class Backfills:
                 return  # another server process is on it
             held_since = time.monotonic()
             await asyncio.sleep(SETTLE_SECONDS)
+            first = True
             while True:
                 table = await self._storage.get_table(name)
                 index = next((ix for ix in table.indexes if ix.id == index_id), None) \
@@ -116,6 +117,10 @@ class Backfills:
                     log.info("index %s of %s is ACTIVE", index.name, name)
                     return
                 segment = index.backfilled
+                if first:
+                    log.info("backfill of index %s of %s: starting at range %d of %d",
+                             index.name, name, segment, SEGMENTS)
+                    first = False
                 await self._segment(table, index, segment)
                 if time.monotonic() - held_since > LEASE_SECONDS:
                     if not await self._storage.claim(lease, LEASE_SECONDS):
@@ -123,6 +128,8 @@ class Backfills:
                     held_since = time.monotonic()
                 await change_schema(self._storage, name, partial(
                     _with_index, index_id=index_id, change=partial(_segment_done, segment)))
+                log.info("backfill of index %s of %s: range %d of %d done", index.name, name,
+                         segment + 1, SEGMENTS)
         except Exception:
             log.warning("backfill of an index of %s failed; it resumes later", name,
                         exc_info=True)
