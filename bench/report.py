@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from typing import Any
 
+from bench import workloads as w
+
 Results = list[dict[str, Any]]
 
 
@@ -92,6 +94,9 @@ def comparisons(results: Results, workers: int) -> dict[str, Any]:
     add("trivial aiohttp endpoint / load generator ceiling",
         (trivial, _get(results, trivial, "trivial")),
         ("loadgen-ceiling", _get(results, "loadgen-ceiling", "trivial")))
+    for name in (*cass, sqlite):
+        add(f"put with 2 GSIs (projection {w.GSI_PROJECTION}) / put: {name}",
+            (name, _get(results, name, w.GSI_PUT_RUN)), (name, _get(results, name, "put")))
     put = _get(results, "cassandra-w1", "put")
     for policy in ("always_use_lwt", "only_rmw_uses_lwt", "unsafe_rmw"):
         add(f"cond_update under {policy} / plain put (1 worker)",

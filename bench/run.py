@@ -109,6 +109,11 @@ def standard_runs() -> list[Run]:
     return [Run(x, x) for x in w.WORKLOADS]
 
 
+def server_runs() -> list[Run]:
+    """The standard runs plus PutItem on the table with two GSIs (the server's targets)."""
+    return [*standard_runs(), Run(w.GSI_PUT_RUN, "put_gsi", w.GSI)]
+
+
 class Bench:
     def __init__(self, settings: Settings) -> None:
         self.s = settings
@@ -134,15 +139,15 @@ class Bench:
             Target(f"aiohttp-trivial-w{n}", f"an aiohttp handler returning {{}}, {n} workers",
                    [Run("trivial", "get")], "trivial", lambda b: b.start_trivial("aiohttp", n)),
             Target("cassandra-w1", "the server on Cassandra, 1 worker",
-                   [*standard_runs(), *latency, *isolation], "cassandra",
+                   [*server_runs(), *latency, *isolation], "cassandra",
                    lambda b: b.start_alternator_cassandra(1), setup_isolation=True),
             Target(f"cassandra-w{n}", f"the server on Cassandra, {n} workers",
-                   standard_runs(), "cassandra", lambda b: b.start_alternator_cassandra(n)),
+                   server_runs(), "cassandra", lambda b: b.start_alternator_cassandra(n)),
             Target("direct-driver", "cassandra-driver straight to the same Cassandra",
                    [*(Run(x, x) for x in DIRECT_WORKLOADS), *latency], "cassandra",
                    lambda b: None),
             Target(f"sqlite-w{n}", f"the server on the embedded backend, {n} workers",
-                   standard_runs(), "sqlite", lambda b: b.start_alternator_sqlite(n, True)),
+                   server_runs(), "sqlite", lambda b: b.start_alternator_sqlite(n, True)),
             Target("sqlite-w1-auth", "embedded backend, 1 worker, signatures checked",
                    [Run("get", "get")], "sqlite", lambda b: b.start_alternator_sqlite(1, True)),
             Target("sqlite-w1-noauth", "embedded backend, 1 worker, "
@@ -255,7 +260,7 @@ class Bench:
             self.load_cassandra(target)
         endpoint = target.start(self)
         if endpoint is not None and target.group in ("sqlite", "peer"):
-            self.setup_tables(endpoint, isolation=False)
+            self.setup_tables(endpoint, isolation=False, indexes=uses_gsi([target]))
         for run in target.selected:
             concurrency = run.concurrency or self.s.concurrency
             label = f"{target.name}:{run.label} (c={concurrency})"
@@ -283,13 +288,14 @@ class Bench:
         """Create and load the tables once per node, through a 1-worker server."""
         self.ensure_cassandra()
         endpoint = self.start_alternator_cassandra(1)
+        indexes = uses_gsi([t for t in self.plan() if t.group == "cassandra"])
         try:
-            self.setup_tables(endpoint, isolation=True)
+            self.setup_tables(endpoint, isolation=True, indexes=indexes)
         finally:
             self.stop_children()
         self.cassandra_loaded = True
 
-    def setup_tables(self, endpoint: Endpoint, isolation: bool) -> None:
+    def setup_tables(self, endpoint: Endpoint, isolation: bool, indexes: bool) -> None:
         import boto3
         from botocore.config import Config as BotoConfig
 
@@ -300,10 +306,10 @@ class Bench:
                               config=BotoConfig(retries={"max_attempts": 10, "mode": "standard"},
                                                 read_timeout=120))
         existing = set(client.list_tables().get("TableNames", []))
-        for request in w.create_table_requests(isolation):
+        for request in w.create_table_requests(isolation, indexes):
             if request["TableName"] not in existing:
                 client.create_table(**request)
-        for request in w.create_table_requests(isolation):
+        for request in w.create_table_requests(isolation, indexes):
             deadline = time.monotonic() + 120
             while client.describe_table(TableName=request["TableName"])["Table"][
                     "TableStatus"] != "ACTIVE":
@@ -320,7 +326,7 @@ class Bench:
                     or {}
             batch.clear()
 
-        for table, item in w.preload(isolation):
+        for table, item in w.preload(isolation, indexes):
             batch.setdefault(table, []).append({"PutRequest": {"Item": item}})
             count += 1
             if count % 25 == 0:
@@ -415,6 +421,11 @@ class Bench:
         path.write_text(json.dumps(document, indent=2, default=str))
         (OUT / "latest.json").write_text(path.read_text())
         return path
+
+
+def uses_gsi(targets: list[Target]) -> bool:
+    """Whether a selected run of these targets needs the table with two GSIs."""
+    return any(r.table == w.GSI for t in targets for r in t.selected)
 
 
 def _check(endpoint: Endpoint, request: bytes) -> None:

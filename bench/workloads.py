@@ -9,6 +9,11 @@ Workloads (each a closed loop over pre-signed requests picked uniformly from the
 - ``query``       Query of one of ``PARTITIONS`` 10-item partitions of ``bench_q``
 - ``scan``        Scan of ``bench_kv`` with ``Limit`` 100 (the first page)
 - ``mix``         50 % get, 50 % put
+- ``put_gsi``     PutItem overwriting one of ``ITEMS`` items of ``bench_gsi``, a table with two
+                  GSIs (``g1``, ``g2``, projection ALL), each put carrying both index keys. The
+                  requests hold ``GSI_VERSIONS`` versions of every item, each with other index
+                  keys, so most puts move both index entries (a put of the item as it already is
+                  changes no entry). Run on the server's targets only, beside ``put``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ NEW_VALUE = "y" * 100
 
 KV = "bench_kv"
 QUERY = "bench_q"
+GSI = "bench_gsi"  # two GSIs, on g1 and on g2, projection ALL
+GSI_PROJECTION = "ALL"
+GSI_PARTITIONS = 100  # distinct g1 values
+GSI_VERSIONS = 4  # versions of each item among the put_gsi requests
+GSI_PUT_RUN = f"put@2gsi_{GSI_PROJECTION.lower()}"  # the run report.py compares with "put"
 # Conditional-update tables, one per write isolation policy (the system:write_isolation tag).
 ISOLATION_TABLES = {
     "always_use_lwt": "bench_iso_always",
@@ -51,8 +61,15 @@ def query_item(p: int, s: int) -> dict[str, Any]:
     return {"pk": {"S": key(p)}, "sk": {"S": f"s{s:03d}"}, "v": {"S": VALUE}}
 
 
-def create_table_requests(isolation: bool) -> list[dict[str, Any]]:
-    """CreateTable bodies: the key-value table, the query table, the isolation tables."""
+def gsi_item(i: int, version: int = 0) -> dict[str, Any]:
+    """An item of ``bench_gsi``: ``kv_item`` plus both index keys, which differ by version."""
+    return {**kv_item(i), "g1": {"S": f"g{(i + version) % GSI_PARTITIONS:03d}"},
+            "g2": {"S": f"{key(i)}.{version}"}}
+
+
+def create_table_requests(isolation: bool, indexes: bool = False) -> list[dict[str, Any]]:
+    """CreateTable bodies: the key-value table, the query table, the isolation tables, the
+    table with two GSIs."""
     hash_only = {
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -73,10 +90,21 @@ def create_table_requests(isolation: bool) -> list[dict[str, Any]]:
         for policy, name in ISOLATION_TABLES.items():
             tables.append({"TableName": name, **hash_only,
                            "Tags": [{"Key": "system:write_isolation", "Value": policy}]})
+    if indexes:
+        tables.append({
+            "TableName": GSI,
+            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"}
+                                     for a in ("pk", "g1", "g2")],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [
+                {"IndexName": f"by_{a}", "KeySchema": [{"AttributeName": a, "KeyType": "HASH"}],
+                 "Projection": {"ProjectionType": GSI_PROJECTION}} for a in ("g1", "g2")],
+            "BillingMode": "PAY_PER_REQUEST",
+        })
     return tables
 
 
-def preload(isolation: bool) -> Iterator[tuple[str, dict[str, Any]]]:
+def preload(isolation: bool, indexes: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
     """(table, item) pairs every target is loaded with before the timed runs."""
     kv_tables = [KV, *(ISOLATION_TABLES.values() if isolation else ())]
     for table in kv_tables:
@@ -85,6 +113,9 @@ def preload(isolation: bool) -> Iterator[tuple[str, dict[str, Any]]]:
     for p in range(PARTITIONS):
         for s in range(PER_PARTITION):
             yield QUERY, query_item(p, s)
+    if indexes:
+        for i in range(ITEMS):
+            yield GSI, gsi_item(i)
 
 
 def requests(workload: str, table: str = KV) -> list[tuple[str, dict[str, Any]]]:
@@ -112,6 +143,16 @@ def requests(workload: str, table: str = KV) -> list[tuple[str, dict[str, Any]]]
         }) for p in range(PARTITIONS)]
     elif workload == "scan":
         out = [("Scan", {"TableName": table, "Limit": SCAN_LIMIT})]
+    elif workload == "put_gsi":
+        # one shuffled round of all items per version, so successive puts of an item mostly
+        # carry other index keys than the item has
+        out = []
+        for version in range(GSI_VERSIONS):
+            round_ = [("PutItem", {"TableName": GSI, "Item": gsi_item(i, version)})
+                      for i in range(ITEMS)]
+            rng.shuffle(round_)
+            out += round_
+        return out
     elif workload == "mix":
         gets, puts = requests("get", table), requests("put", table)
         return [r for pair in zip(gets, puts, strict=True) for r in pair]
