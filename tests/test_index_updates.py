@@ -24,7 +24,7 @@ from tests.conftest import (
     sqlite_superuser,
 )
 from tests.test_indexes import index, query_all, refused, scan_all
-from tests.test_processes import start_process
+from tests.test_processes import start_process, stop_process
 
 ITEMS = 10_000
 GROUPS = 12
@@ -203,16 +203,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], tu
     return ["--backend", "sqlite", "--sqlite-path", path], ("alternator", sqlite_superuser(path))
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def test_backfill_resumes_after_a_restart(store: tuple[list[str], tuple[str, str]],
                                           tmp_path: Path) -> None:
     """A server killed in the middle of a backfill: the next one resumes at the first range not
@@ -257,9 +247,9 @@ def test_backfill_resumes_after_a_restart(store: tuple[list[str], tuple[str, str
                 f"p{i}" for i in range(group, 8000, GROUPS))
     finally:
         client.delete_table(TableName=table)
-        _stop(first)
+        stop_process(first)
         if second is not None:
-            _stop(second)
+            stop_process(second)
 
 
 _WRITER = r"""
@@ -322,7 +312,7 @@ def test_concurrent_writers_leave_every_index_exact(
         client.delete_table(TableName=table)
     finally:
         for proc, _ in servers:
-            _stop(proc)
+            stop_process(proc)
 
 
 def _indexed_table(client: Any, policy: str) -> str:

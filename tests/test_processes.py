@@ -55,6 +55,17 @@ def wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     raise AssertionError("server process did not start listening")
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server process (killed if it has not exited within 30 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.fixture(params=["sqlite", "cassandra"])
 def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Endpoint]]:
     if request.param == "cassandra":
@@ -74,13 +85,7 @@ def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list
         yield [endpoint for _, endpoint in procs]
     finally:
         for proc, _ in procs:
-            proc.terminate()
-        for proc, _ in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 def test_two_processes_share_tables_and_items(two_servers: list[Endpoint]) -> None:

@@ -181,6 +181,18 @@ def _plan(table: TableSchema, filter_: expr.Condition | None, projection: expr.P
     return ReadPlan(filter_, projection, select == "COUNT", limit, table.key_names)
 
 
+def _index_plan(table: TableSchema, index: IndexSchema, filter_: expr.Condition | None,
+                projection: expr.Projection | None, select: str | None,
+                limit: int | None) -> tuple[ReadPlan, bool]:
+    """The plan of a read of an index, and whether it fetches the items from the table (a
+    local index asked for attributes it does not hold)."""
+    fetch_items = index_reads.fetches_items(table, index, select, projection, filter_)
+    if fetch_items:
+        projection = index_reads.default_projection(table, index, select, projection)
+    return ReadPlan(filter_, projection, select == "COUNT", limit,
+                    index_reads.key_names(table, index)), fetch_items
+
+
 def _response(table: TableSchema, plan: ReadPlan, result: ReadResult, consistent: bool,
               mode: capacity.Mode, index: IndexSchema | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"Count": result.count, "ScannedCount": result.scanned}
@@ -290,11 +302,7 @@ async def query(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         start = index_reads.start_key(req, table, index)
         if start is not None:
             index_reads.check_query_start(start, index, index_key)
-        fetch_items = index_reads.fetches_items(table, index, select, projection, filter_)
-        if fetch_items:
-            projection = index_reads.default_projection(table, index, select, projection)
-        plan = ReadPlan(filter_, projection, select == "COUNT", limit,
-                        index_reads.key_names(table, index))
+        plan, fetch_items = _index_plan(table, index, filter_, projection, select, limit)
         fetch = index_reads.query_fetch(ctx.storage, table, index, index_key, forward,
                                         consistent, fetch_items)
         return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode,
@@ -371,11 +379,7 @@ async def scan(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         if start is not None and total_segments > 1 and ctx.storage.derived_segment_of(
                 table, entry_position(table, index, start)[0], total_segments) != segment:
             raise _wrong_segment()
-        fetch_items = index_reads.fetches_items(table, index, select, projection, filter_)
-        if fetch_items:
-            projection = index_reads.default_projection(table, index, select, projection)
-        plan = ReadPlan(filter_, projection, select == "COUNT", limit,
-                        index_reads.key_names(table, index))
+        plan, fetch_items = _index_plan(table, index, filter_, projection, select, limit)
         fetch = index_reads.scan_fetch(ctx.storage, table, index, segment, total_segments,
                                        consistent, fetch_items)
         return _response(table, plan, await read_pages(fetch, plan, start), consistent, mode,
