@@ -58,6 +58,31 @@ def _group(i: int) -> dict[str, Any]:
     return {"S": f"g{i % GROUPS}"}
 
 
+_KEEP_WRITING = r"""
+import random, sys
+import boto3
+from botocore.config import Config
+url, key, secret, table, items = sys.argv[1:6]
+client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+                      aws_access_key_id=key, aws_secret_access_key=secret,
+                      config=Config(retries={"max_attempts": 1}))
+rng = random.Random(7)
+while True:
+    i = rng.randrange(int(items))
+    item_key = {"p": {"S": f"p{i}"}}
+    action = rng.randrange(4)
+    if action == 0:
+        client.update_item(TableName=table, Key=item_key, UpdateExpression="SET g = :g",
+                           ExpressionAttributeValues={":g": {"S": f"g{rng.randrange(99) % 12}"}})
+    elif action == 1:
+        client.update_item(TableName=table, Key=item_key, UpdateExpression="REMOVE g")
+    elif action == 2:
+        client.delete_item(TableName=table, Key=item_key)
+    else:
+        client.put_item(TableName=table, Item={**item_key, "g": {"S": f"g{(i + 1) % 12}"}})
+"""
+
+
 def test_online_creation_while_writing(endpoint: Any) -> None:
     client = endpoint.client()
     table = create_table(client, [("p", "HASH", "S")])
@@ -74,31 +99,10 @@ def test_online_creation_while_writing(endpoint: Any) -> None:
         for w in writers:
             w.join()
 
-        stop = threading.Event()
-        failures: list[BaseException] = []
-
-        def keep_writing() -> None:  # another client, changing index keys all along
-            writer = endpoint.client()
-            rng = random.Random(7)
-            try:
-                while not stop.is_set():
-                    i = rng.randrange(ITEMS)
-                    key = {"p": {"S": f"p{i}"}}
-                    action = rng.randrange(4)
-                    if action == 0:
-                        writer.update_item(TableName=table, Key=key, UpdateExpression="SET g = :g",
-                                           ExpressionAttributeValues={":g": _group(rng.randrange(99))})
-                    elif action == 1:
-                        writer.update_item(TableName=table, Key=key, UpdateExpression="REMOVE g")
-                    elif action == 2:
-                        writer.delete_item(TableName=table, Key=key)
-                    else:
-                        writer.put_item(TableName=table, Item={**key, "g": _group(i + 1)})
-            except BaseException as error:
-                failures.append(error)
-
-        background = threading.Thread(target=keep_writing)
-        background.start()
+        # Another client process changes index keys all along, until it is stopped.
+        background = subprocess.Popen(
+            [sys.executable, "-c", _KEEP_WRITING, endpoint.url, endpoint.access_key,
+             endpoint.secret_key, table, str(ITEMS)], stderr=subprocess.PIPE)
         try:
             created = _create_index(client, table, "by_g")["TableDescription"]
             (described,) = created["GlobalSecondaryIndexes"]
@@ -111,9 +115,10 @@ def test_online_creation_while_writing(endpoint: Any) -> None:
             _wait_active(client, table, "by_g")
             time.sleep(0.5)  # some writes after the index became ACTIVE too
         finally:
-            stop.set()
-            background.join()
-        assert not failures, failures
+            failed = background.poll() is not None
+            background.terminate()
+            _, err = background.communicate(timeout=60)
+        assert not failed, err.decode()
 
         expected: dict[str, set[str]] = {}
         for item in scan_all(client, TableName=table):
