@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 from conftest import Endpoint, unique_table_name
@@ -48,3 +49,64 @@ def test_aws_cli_walkthrough(endpoint: Endpoint) -> None:
         deleted = aws(endpoint, "delete-table", "--table-name", name)
     assert deleted["TableDescription"]["TableName"] == name
     assert name not in aws(endpoint, "list-tables")["TableNames"]
+
+
+def test_aws_cli_indexes(endpoint: Endpoint) -> None:
+    """create-table with a GSI and an LSI, describe-table, query --index-name, and a GSI added
+    by update-table, all through the CLI's own shorthand and JSON arguments."""
+    name = unique_table_name("cli")
+    aws(endpoint, "create-table", "--table-name", name, "--billing-mode", "PAY_PER_REQUEST",
+        "--attribute-definitions", "AttributeName=Species,AttributeType=S",
+        "AttributeName=MonsterName,AttributeType=S", "AttributeName=Arms,AttributeType=N",
+        "AttributeName=Home,AttributeType=S",
+        "--key-schema", "AttributeName=Species,KeyType=HASH",
+        "AttributeName=MonsterName,KeyType=RANGE",
+        "--global-secondary-indexes", json.dumps([{
+            "IndexName": "by_home", "Projection": {"ProjectionType": "KEYS_ONLY"},
+            "KeySchema": [{"AttributeName": "Home", "KeyType": "HASH"}]}]),
+        "--local-secondary-indexes", json.dumps([{
+            "IndexName": "by_arms", "Projection": {"ProjectionType": "ALL"},
+            "KeySchema": [{"AttributeName": "Species", "KeyType": "HASH"},
+                          {"AttributeName": "Arms", "KeyType": "RANGE"}]}]))
+    try:
+        table = aws(endpoint, "describe-table", "--table-name", name)["Table"]
+        (gsi,) = table["GlobalSecondaryIndexes"]
+        assert (gsi["IndexName"], gsi["IndexStatus"], gsi["Projection"]) == \
+            ("by_home", "ACTIVE", {"ProjectionType": "KEYS_ONLY"})
+        (lsi,) = table["LocalSecondaryIndexes"]
+        assert [k["AttributeName"] for k in lsi["KeySchema"]] == ["Species", "Arms"]
+        for monster, arms, home in (("Bob", 8, "sea"), ("Alice", 10, "sea"), ("Carl", 6, "lake")):
+            aws(endpoint, "put-item", "--table-name", name, "--item", json.dumps({
+                "Species": {"S": "Kraken"}, "MonsterName": {"S": monster},
+                "Arms": {"N": str(arms)}, "Home": {"S": home}}))
+        found = aws(endpoint, "query", "--table-name", name, "--index-name", "by_arms",
+                    "--key-condition-expression", "Species = :s AND Arms > :a",
+                    "--expression-attribute-values",
+                    json.dumps({":s": {"S": "Kraken"}, ":a": {"N": "6"}}))
+        assert [i["MonsterName"]["S"] for i in found["Items"]] == ["Bob", "Alice"]
+        found = aws(endpoint, "query", "--table-name", name, "--index-name", "by_home",
+                    "--key-condition-expression", "Home = :h",
+                    "--expression-attribute-values", json.dumps({":h": {"S": "sea"}}))
+        assert found["Count"] == 2
+        assert sorted(i["MonsterName"]["S"] for i in found["Items"]) == ["Alice", "Bob"]
+        assert all(set(i) == {"Species", "MonsterName", "Home"} for i in found["Items"])
+
+        aws(endpoint, "update-table", "--table-name", name,
+            "--attribute-definitions", "AttributeName=Arms,AttributeType=N",
+            "--global-secondary-index-updates", json.dumps([{"Create": {
+                "IndexName": "by_arms_g", "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": "Arms", "KeyType": "HASH"}]}}]))
+        deadline = time.monotonic() + 120
+        while True:
+            indexes = aws(endpoint, "describe-table", "--table-name", name)["Table"][
+                "GlobalSecondaryIndexes"]
+            if all(ix["IndexStatus"] == "ACTIVE" for ix in indexes):
+                break
+            assert time.monotonic() < deadline, indexes
+            time.sleep(0.5)
+        found = aws(endpoint, "query", "--table-name", name, "--index-name", "by_arms_g",
+                    "--key-condition-expression", "Arms = :a",
+                    "--expression-attribute-values", json.dumps({":a": {"N": "10"}}))
+        assert [i["MonsterName"]["S"] for i in found["Items"]] == ["Alice"]
+    finally:
+        aws(endpoint, "delete-table", "--table-name", name)
