@@ -1,6 +1,7 @@
 """PynamoDB against alternator, as an application uses it: a Model class, its table created and
 deleted with PynamoDB's own waiting, conditions on the model's attributes, paginated Query and
-Scan, batch writes and gets. Run by tests/test_sdk_clients.py with ALTERNATOR_ENDPOINT,
+Scan, batch writes and gets; a second Model with a global and a local secondary index, queried
+and scanned through them. Run by tests/test_sdk_clients.py with ALTERNATOR_ENDPOINT,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and ALTERNATOR_TABLE set (and AWS_CA_BUNDLE over
 HTTPS). Prints "ok" when all passed.
 """
@@ -8,6 +9,12 @@ HTTPS). Prints "ok" when all passed.
 import os
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    LocalSecondaryIndex,
+)
 
 # [docs:begin]
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
@@ -31,6 +38,63 @@ class Row(Model):
     n = NumberAttribute(null=True)
     tags = UnicodeSetAttribute(null=True)
 # [docs:end]
+
+
+class ByOwner(GlobalSecondaryIndex["Order"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = IncludeProjection(["total"])
+
+    owner = UnicodeAttribute(hash_key=True)
+    placed = NumberAttribute(range_key=True)
+
+
+class ByTotal(LocalSecondaryIndex["Order"]):
+    class Meta:
+        index_name = "by_total"
+        projection = AllProjection()
+
+    shop = UnicodeAttribute(hash_key=True)
+    total = NumberAttribute(range_key=True)
+
+
+class Order(Model):
+    class Meta:
+        table_name = os.environ["ALTERNATOR_TABLE"] + "_orders"
+        host = os.environ["ALTERNATOR_ENDPOINT"]
+        region = "us-east-1"
+        aws_access_key_id = os.environ["AWS_ACCESS_KEY_ID"]
+        aws_secret_access_key = os.environ["AWS_SECRET_ACCESS_KEY"]
+        billing_mode = "PAY_PER_REQUEST"
+
+    shop = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute(range_key=True)
+    owner = UnicodeAttribute(null=True)
+    placed = NumberAttribute(null=True)
+    total = NumberAttribute()
+    note = UnicodeAttribute(null=True)
+    by_owner = ByOwner()
+    by_total = ByTotal()
+
+
+def indexes() -> None:
+    Order.create_table(wait=True)
+    for i in range(12):
+        Order("s1" if i % 2 else "s2", f"o{i:02d}", owner=f"u{i % 3}", placed=i, total=100 - i,
+              note="n").save()
+    Order("s1", "anonymous", total=5).save()  # no owner: not in by_owner (sparse)
+
+    mine = list(Order.by_owner.query("u1", Order.placed > 3, page_size=2))
+    assert [o.order_id for o in mine] == ["o04", "o07", "o10"], [o.order_id for o in mine]
+    assert all(o.total == 100 - o.placed and o.note is None for o in mine)  # INCLUDE total only
+    assert Order.by_owner.count("u0") == 4
+    assert sum(1 for _ in Order.by_owner.scan()) == 12
+
+    cheap = list(Order.by_total.query("s1", Order.total < 94, scan_index_forward=True))
+    assert [o.total for o in cheap] == [5, 89, 91, 93], [o.total for o in cheap]
+    assert cheap[1].note == "n"  # projection ALL
+    assert sum(1 for _ in Order.by_total.scan()) == 13
+    Order.delete_table()
 
 
 def expect_condition_failure(error: Exception) -> None:
@@ -81,6 +145,7 @@ def main() -> None:
 
     Row.delete_table()
     assert not Row.exists()
+    indexes()
     print("ok")
 
 
