@@ -333,3 +333,31 @@ def _indexed_table(client: Any, policy: str) -> str:
                                 index("by_hg", ["h"], ["g"], projection="KEYS_ONLY")],
         Tags=[{"Key": "system:write_isolation", "Value": policy}])
     return name
+
+
+def test_backfill_is_done_once_by_several_processes(
+        store: tuple[list[str], tuple[str, str]], tmp_path: Path) -> None:
+    """Two server processes that both look for indexes to backfill every second: one of them
+    does each range, and none is done twice."""
+    args, credentials = store
+    args = [*args, "--alternator-backfill-period-in-seconds", "1"]
+    logs = [tmp_path / f"server{i}.log" for i in range(2)]
+    servers = [start_process(args, log, credentials) for log in logs]
+    try:
+        client = servers[0][1].client()
+        table = create_table(client, [("p", "HASH", "S")])
+        for start in range(0, 500, 25):
+            client.batch_write_item(RequestItems={table: [
+                {"PutRequest": {"Item": {"p": {"S": f"p{i}"}, "g": _group(i)}}}
+                for i in range(start, start + 25)]})
+        _create_index(client, table, "by_g")
+        _wait_active(client, table, "by_g", timeout=120)
+        done = [re.findall(r"by_g of \S+: range (\d+) of 16 done", log.read_text())
+                for log in logs]
+        assert sorted(int(n) for part in done for n in part) == list(range(1, 17)), done
+        assert sum(1 for part in done if part) == 1  # one process held the lease throughout
+        assert len(scan_all(client, TableName=table, IndexName="by_g")) == 500
+        client.delete_table(TableName=table)
+    finally:
+        for proc, _ in servers:
+            stop_process(proc)

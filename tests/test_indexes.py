@@ -438,3 +438,16 @@ def test_consumed_capacity_of_indexes(dynamodb: Any, gsi_table: str) -> None:
     scanned = dynamodb.scan(TableName=gsi_table, IndexName="keys_ix",
                             ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
     assert set(scanned) == {"TableName", "CapacityUnits", "ReadCapacityUnits"}
+
+
+def test_delete_table_describes_its_indexes(dynamodb: Any) -> None:
+    name = _create(dynamodb, [("p", "HASH", "S"), ("c", "RANGE", "N")],
+                   {"p": "S", "c": "N", "g": "S"}, gsis=[index("gix", ["g"])],
+                   lsis=[index("lix", ["p"], ["g"], "KEYS_ONLY")])
+    deleted = dynamodb.delete_table(TableName=name)["TableDescription"]
+    assert deleted["TableStatus"] == "DELETING"
+    (gsi,) = deleted["GlobalSecondaryIndexes"]
+    (lsi,) = deleted["LocalSecondaryIndexes"]
+    assert (gsi["IndexName"], gsi["Projection"]) == ("gix", {"ProjectionType": "ALL"})
+    assert (lsi["IndexName"], lsi["Projection"]) == ("lix", {"ProjectionType": "KEYS_ONLY"})
+    assert lsi["IndexArn"] == deleted["TableArn"] + "/index/lix"
