@@ -451,3 +451,20 @@ def test_delete_table_describes_its_indexes(dynamodb: Any) -> None:
     assert (gsi["IndexName"], gsi["Projection"]) == ("gix", {"ProjectionType": "ALL"})
     assert (lsi["IndexName"], lsi["Projection"]) == ("lix", {"ProjectionType": "KEYS_ONLY"})
     assert lsi["IndexArn"] == deleted["TableArn"] + "/index/lix"
+
+
+def test_batch_write_capacity_of_indexes(dynamodb: Any, gsi_table: str) -> None:
+    """BatchWriteItem charges the index entries its puts and deletes change, per table."""
+    items = [{"p": {"S": f"bcap-{i}"}, "g": {"S": "bcap"}, "s": {"N": str(i)}} for i in range(3)]
+    put = dynamodb.batch_write_item(
+        RequestItems={gsi_table: [{"PutRequest": {"Item": item}} for item in items]},
+        ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    units = {"CapacityUnits": 3.0, "WriteCapacityUnits": 3.0}
+    assert put == [{"TableName": gsi_table, "CapacityUnits": 12.0, "WriteCapacityUnits": 12.0,
+                    "Table": units, "GlobalSecondaryIndexes": {
+                        "all_ix": units, "keys_ix": units, "inc_ix": units}}]
+    deleted = dynamodb.batch_write_item(
+        RequestItems={gsi_table: [{"DeleteRequest": {"Key": {"p": item["p"]}}}
+                                  for item in items[:2]]},
+        ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
+    assert deleted == [{"TableName": gsi_table, "CapacityUnits": 8.0, "WriteCapacityUnits": 8.0}]

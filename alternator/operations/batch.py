@@ -176,8 +176,10 @@ async def batch_get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
 
 
 def _add_capacity(out: dict[str, Any], units: dict[str, float], mode: capacity.Mode,
-                  kind: capacity.Kind) -> None:
-    consumed = [capacity.consumed(name, u, mode, kind) for name, u in units.items()]
+                  kind: capacity.Kind,
+                  index_units: dict[str, capacity.IndexUnits] | None = None) -> None:
+    consumed = [capacity.consumed(name, u, mode, kind, (index_units or {}).get(name))
+                for name, u in units.items()]
     listed = [c for c in consumed if c is not None]
     if listed:
         out["ConsumedCapacity"] = listed
@@ -267,10 +269,20 @@ async def batch_write_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str
     for w in writes:
         by_table.setdefault(w.table.name, []).append(w)
     calls: list[Callable[[], Awaitable[Any]]] = []
+    tables: list[TableSchema] = []
     for table_writes in by_table.values():
-        calls += write_path.batch_writes(ctx.storage, ctx.config, table_writes[0].table,
-                                         [(w.key, w.item) for w in table_writes])
-    await _bounded(calls)
+        table_calls = write_path.batch_writes(ctx.storage, ctx.config, table_writes[0].table,
+                                              [(w.key, w.item) for w in table_writes])
+        calls += table_calls
+        tables += [table_writes[0].table] * len(table_calls)
+    results = await _bounded(calls)
+    index_units: dict[str, capacity.IndexUnits] = {}
+    for table, result in zip(tables, results, strict=True):
+        if table.indexes and isinstance(result, write_path.WriteResult):
+            per_index = index_units.setdefault(table.name, {})
+            for index, used in capacity.index_write_units(
+                    table, result.old_item, result.new_item).items():
+                per_index[index] = per_index.get(index, 0.0) + used
     out: dict[str, Any] = {"UnprocessedItems": {}}
-    _add_capacity(out, units, mode, "write")
+    _add_capacity(out, units, mode, "write", index_units)
     return out
