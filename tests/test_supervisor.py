@@ -13,7 +13,7 @@ import pytest
 
 from conftest import Endpoint, signed_headers, sqlite_superuser
 from rawhttp import connect, head, read_response
-from test_processes import start_process
+from test_processes import start_process, stop_process
 
 
 def workers_of(pid: int) -> set[int]:
@@ -57,12 +57,7 @@ def supervised(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Endpoi
         yield proc, endpoint
     finally:
         remaining = workers_of(proc.pid) if alive(proc.pid) else set()
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         for pid in remaining:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)

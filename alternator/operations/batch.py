@@ -278,7 +278,7 @@ async def batch_write_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str
     results = await _bounded(calls)
     index_units: dict[str, capacity.IndexUnits] = {}
     for table, result in zip(tables, results, strict=True):
-        if table.indexes and isinstance(result, write_path.WriteResult):
+        if mode != "NONE" and table.indexes and isinstance(result, write_path.WriteResult):
             per_index = index_units.setdefault(table.name, {})
             for index, used in capacity.index_write_units(
                     table, result.old_item, result.new_item).items():

@@ -8,8 +8,8 @@ DynamoDB charges reads in 4 KB units (an eventually consistent read costs half) 
 * Query and Scan: the *sum* of the sizes of every item read, filtered out or not, rounded up
   once (so ten 100-byte items cost one unit, not ten).
 * PutItem, DeleteItem, UpdateItem and each request of BatchWriteItem: the item's size, rounded
-  up to 1 KB, at least one unit; plus, for PutItem, DeleteItem and UpdateItem, a write of each
-  secondary index entry the write changes (:func:`index_write_units`).
+  up to 1 KB, at least one unit; plus a write of each secondary index entry the write changes
+  (:func:`index_write_units`).
 * A Query or Scan of an index consumes the index's units, not the table's.
 
 Operations compute the units with :func:`read_units` / :func:`write_units` and render the

@@ -155,7 +155,7 @@ async def _read_modify_write(storage: Storage, config: Config, table: TableSchem
             and not storage.always_isolated and not has_derived(table, hooks):
         old = await storage.get_item(table, key, consistent=True)
         new = apply(old)
-        await storage.write(table, [ItemWrite(key, new, derived=change(table, old, new, hooks))])
+        await storage.write(table, [ItemWrite(key, new)])
         return WriteResult(old, new)
     return await _versioned_loop(storage, table, key, apply, hooks)
 

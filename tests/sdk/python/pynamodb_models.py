@@ -59,13 +59,8 @@ class ByTotal(LocalSecondaryIndex["Order"]):
 
 
 class Order(Model):
-    class Meta:
+    class Meta(Row.Meta):  # the same connection, another table
         table_name = os.environ["ALTERNATOR_TABLE"] + "_orders"
-        host = os.environ["ALTERNATOR_ENDPOINT"]
-        region = "us-east-1"
-        aws_access_key_id = os.environ["AWS_ACCESS_KEY_ID"]
-        aws_secret_access_key = os.environ["AWS_SECRET_ACCESS_KEY"]
-        billing_mode = "PAY_PER_REQUEST"
 
     shop = UnicodeAttribute(hash_key=True)
     order_id = UnicodeAttribute(range_key=True)
