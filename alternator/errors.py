@@ -52,7 +52,20 @@ class ValidationException(DynamoDBError):
 
 
 class SerializationException(_CoralError):
-    pass
+    # A body that does not parse as JSON is answered with the bare
+    # {"__type": "com.amazon.coral.service#SerializationException"}: no message member at all
+    # (dynalite's test/connection.js, written against DynamoDB, pins that body and its CRC32).
+    bare: bool = False
+
+    @classmethod
+    def unparsable(cls, detail: str) -> SerializationException:
+        """The error for an unparsable body; ``detail`` is kept for logs, never sent."""
+        error = cls(detail)
+        error.bare = True
+        return error
+
+    def body(self) -> dict[str, Any]:
+        return {"__type": self.namespace + self.code} if self.bare else super().body()
 
 
 class UnknownOperationException(_CoralError):

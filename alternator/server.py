@@ -151,8 +151,7 @@ def _parse_json(body: bytes | bytearray) -> dict[str, Any]:
     try:
         req = orjson.loads(body) if body else {}
     except orjson.JSONDecodeError:
-        raise SerializationException("Start of structure or map found where not expected") \
-            from None
+        raise SerializationException.unparsable("Request body is not valid JSON") from None
     if not isinstance(req, dict):
         raise SerializationException("Start of structure or map found where not expected")
     return req

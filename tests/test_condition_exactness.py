@@ -174,3 +174,34 @@ def test_a_function_name_starts_with_a_letter(raw_dynamodb: Any, table_hash: str
         raw_dynamodb.update_item(TableName=table_hash, Key=key, UpdateExpression="SET a = _f(b)")
     assert error_of(exc) == ("ValidationException",
                              'Invalid UpdateExpression: Syntax error; token: "_", near: "= _"')
+
+
+# size(...) is a number before any item is read, and DynamoDB checks the innermost function
+# first: dynalite's test/scan.js (written against DynamoDB) pins these messages.
+@pytest.mark.parametrize("condition, values, message", [
+    ("size(size(a)) > :a", {":a": {"N": "1"}},
+     "Incorrect operand type for operator or function; operator or function: size, operand "
+     "type: N"),
+    ("attribute_type(a, size(a)) and a=a and a=:a", {":a": {"N": "1"}},
+     "Incorrect operand type for operator or function; operator or function: attribute_type, "
+     "operand type: N"),
+    ("begins_with(a, size(a)) and a=:a", {":a": {"N": "1"}},
+     "Incorrect operand type for operator or function; operator or function: begins_with, "
+     "operand type: N"),
+    ("attribute_not_exists(size(:a))", {":a": {"N": "1"}},
+     "Incorrect operand type for operator or function; operator or function: size, operand "
+     "type: N"),
+    ("attribute_not_exists(size(:a))", {":a": {"S": "1"}},
+     "Operator or function requires a document path; operator or function: "
+     "attribute_not_exists"),
+    ("attribute_exists(size(a))", None,
+     "Operator or function requires a document path; operator or function: attribute_exists"),
+    ("a=a and whatever((:a)) > a", {":a": {"S": "1"}},
+     "Invalid function name; function: whatever"),
+])
+def test_nested_functions_in_a_filter(raw_dynamodb: Any, table_hash: str, condition: str,
+                                      values: dict[str, Any] | None, message: str) -> None:
+    extra = {} if values is None else {"ExpressionAttributeValues": values}
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.scan(TableName=table_hash, FilterExpression=condition, **extra)
+    assert error_of(exc) == ("ValidationException", "Invalid FilterExpression: " + message)

@@ -8,12 +8,14 @@ legacy ones (AttributesToGet, AttributeUpdates, Expected, ...) included.
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 import pytest
 
-from conftest import Endpoint
+from conftest import Endpoint, signed_headers
 from test_http import dynamodb_call
+from test_http import request as http_request
 
 WRONG_SHAPES: list[Any] = [None, 7, "text", True, [], {}, [1, "x"], {"x": 1}, {"S": 5},
                            [{"S": "x"}], {"k": {"Z": "1"}}]
@@ -147,3 +149,22 @@ def test_wrong_nested_shapes_are_client_errors(endpoint: Endpoint, table_hash: s
     status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{operation.split('#')[0]}",
                                  json.dumps(request).encode())
     assert status < 500, (path, body)
+
+
+# DynamoDB answers a body that is not JSON with a bare __type and no message member at all:
+# dynalite's test/connection.js (written against DynamoDB) pins this body and its CRC32.
+BARE_SERIALIZATION = b'{"__type":"com.amazon.coral.service#SerializationException"}'
+
+
+@pytest.mark.parametrize("payload", [b"hi", b"{not json", b'{"TableName": "t", "Limit": 5',
+                                     b"\xff\xfe"])
+@pytest.mark.parametrize("operation", ["ListTables", "PutItem"])
+def test_a_body_that_is_not_json_is_a_bare_serialization_error(
+        endpoint: Endpoint, operation: str, payload: bytes) -> None:
+    headers = signed_headers(endpoint, payload, {
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": f"DynamoDB_20120810.{operation}"})
+    status, body = http_request(endpoint, "POST", "/", payload, headers)
+    assert status == 400
+    assert body == BARE_SERIALIZATION
+    assert zlib.crc32(body) == 3948637019

@@ -90,12 +90,35 @@ def _condition_error(condition: Condition) -> str | None:
     raise AssertionError(condition)
 
 
+def _static_type(operand: Operand) -> str | None:
+    """The type an operand is known to have before any item is read: a constant's own, and N
+    for ``size(...)`` (so DynamoDB refuses ``size(size(a))``, ``begins_with(a, size(a))`` and
+    ``attribute_type(a, size(a))``: dynalite's test/scan.js, run against DynamoDB)."""
+    if isinstance(operand, Value):
+        return type_of(operand.value)
+    if isinstance(operand, Size):
+        return "N"
+    return None
+
+
+def _size_error(size: Size) -> str | None:
+    """The innermost ``size`` of a type it cannot measure (N, BOOL, NULL) is the error."""
+    if isinstance(size.operand, Size):
+        inner = _size_error(size.operand)
+        if inner is not None:
+            return inner
+    kind = _static_type(size.operand)
+    if kind in ("N", "BOOL", "NULL"):
+        return _incorrect_operand("size", kind)
+    return None
+
+
 def _operands_error(operands: Iterable[Operand]) -> str | None:
     for operand in operands:
-        if isinstance(operand, Size) and isinstance(operand.operand, Value):
-            kind = type_of(operand.operand.value)
-            if kind in ("N", "BOOL", "NULL"):
-                return _incorrect_operand("size", kind)
+        if isinstance(operand, Size):
+            message = _size_error(operand)
+            if message is not None:
+                return message
     return None
 
 
@@ -143,13 +166,20 @@ def _between_error(operand: Operand, low: Operand, high: Operand) -> str | None:
     return None
 
 
+_PATH_FUNCTIONS = ("attribute_exists", "attribute_not_exists", "attribute_type")
+
+
 def _call_error(name: str, args: tuple[Operand, ...]) -> str | None:
+    if name in _PATH_FUNCTIONS and not isinstance(args[0], Path):
+        # Only a size(...) whose own check needs the values gets here (parser.py): that
+        # check comes first, then this one.
+        return f"Operator or function requires a document path; operator or function: {name}"
     if name == "attribute_type":
         type_arg = args[1]
+        kind = _static_type(type_arg)
+        if kind is not None and kind != "S":
+            return _incorrect_operand(name, kind)
         if isinstance(type_arg, Value):
-            kind = type_of(type_arg.value)
-            if kind != "S":
-                return _incorrect_operand(name, kind)
             type_name = type_arg.value["S"]
             if type_name not in VALID_TYPE_NAMES:
                 return (
@@ -158,8 +188,9 @@ def _call_error(name: str, args: tuple[Operand, ...]) -> str | None:
                 )
     elif name == "begins_with":
         for arg in args:
-            if isinstance(arg, Value) and type_of(arg.value) not in ("S", "B"):
-                return _incorrect_operand(name, type_of(arg.value))
+            kind = _static_type(arg)
+            if kind is not None and kind not in ("S", "B"):
+                return _incorrect_operand(name, kind)
     return None
 
 

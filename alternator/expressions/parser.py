@@ -400,7 +400,11 @@ class _Parser:
     def function_condition(self, name: str, args: list[Operand]) -> Condition:
         if name in CONDITION_FUNCTIONS:
             if self.check_arity(name, args, CONDITION_FUNCTIONS[name]):
-                if name in _PATH_FUNCTIONS:
+                # size(:v) or size(size(..)) in place of the path: DynamoDB reports a size of a
+                # type it cannot measure first (checks.py), so the path check waits for it.
+                first = args[0]
+                deferred = isinstance(first, Size) and not isinstance(first.operand, Path)
+                if name in _PATH_FUNCTIONS and not deferred:
                     args[0] = self.require_path(name, args[0])
                 return Call(cast(ConditionFunction, name), tuple(args))
         elif name == "size":
