@@ -22,6 +22,7 @@ from alternator.config import (
     CassandraConfig,
     Config,
     Limits,
+    StreamsConfig,
     parse_write_isolation,
 )
 from alternator.roles import PERMISSIONS, RoleAdmin, resource_of
@@ -85,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add("--alternator-backfill-period-in-seconds",
               "how often to look for new secondary indexes to backfill (one created through "
               "this process starts at once)", "10", type=float)
+    serve.add("--alternator-streams-time-window-s",
+              "Cassandra: seconds stream readers stay behind now, the margin for clock skew "
+              "and slow writes between server processes (docs/streams.md)", "1", type=float)
+    serve.add("--alternator-streams-shards", "shards per generation of a new stream", "4",
+              type=int)
+    serve.add("--alternator-streams-shard-period-s",
+              "seconds per shard generation of a new stream", "3600", type=float)
+    serve.add("--alternator-streams-retention-s", "seconds stream records stay readable",
+              "86400", type=float)
     serve.add("--alternator-credentials-validity",
               "seconds a role's secret and permissions are cached", "2", type=float)
     serve.add("--alternator-allow-system-table-write",
@@ -246,6 +256,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         workers=max(1, int(args.workers)),
         ttl_period=float(args.alternator_ttl_period_in_seconds),
         backfill_period=float(args.alternator_backfill_period_in_seconds),
+        streams=StreamsConfig(time_window=max(0.0, args.alternator_streams_time_window_s),
+                              shards=max(1, min(256, args.alternator_streams_shards)),
+                              shard_period=max(1.0, args.alternator_streams_shard_period_s),
+                              retention=max(1.0, args.alternator_streams_retention_s)),
         # Test-only structures (alternator/derived.py): never set in production.
         test_hooks=os.environ.get("ALTERNATOR_TEST_HOOKS") == "1",
         sqlite_synchronous=args.sqlite_synchronous,

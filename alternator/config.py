@@ -62,6 +62,19 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamsConfig:
+    """DynamoDB Streams (docs/streams.md)."""
+
+    # Cassandra: how far behind now readers stay, so that records written concurrently by
+    # several server processes are in place before a reader passes them (Scylla's name).
+    time_window: float = 1.0
+    shards: int = 4  # hash buckets per shard generation, for new streams
+    shard_period: float = 3600.0  # seconds per shard generation, for new streams
+    retention: float = 24 * 3600.0  # seconds a record stays readable
+    iterator_lifetime: float = 15 * 60.0  # seconds a shard iterator stays valid
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     address: str = "127.0.0.1"
     port: int | None = 8000  # plain HTTP; None: none
@@ -91,5 +104,6 @@ class Config:
     # How often each server process looks for secondary indexes still to backfill (one that
     # this process's UpdateTable created starts at once): operations/backfill.py.
     backfill_period: float = 10.0
+    streams: StreamsConfig = field(default_factory=StreamsConfig)
     # Test-only structures (the derived-row shadow, alternator/derived.py); never in production.
     test_hooks: bool = False

@@ -127,6 +127,19 @@ class ItemCollectionSizeLimitExceededException(DynamoDBError):
     pass
 
 
+# --- streams ----------------------------------------------------------------------------------
+
+
+class ExpiredIteratorException(DynamoDBError):
+    def __init__(self, message: str = "The provided iterator exceeds the maximum age allowed."
+                 ) -> None:
+        super().__init__(message)
+
+
+class TrimmedDataAccessException(DynamoDBError):
+    pass
+
+
 # --- authentication and authorization ---------------------------------------------------------
 
 

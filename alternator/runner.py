@@ -27,7 +27,8 @@ async def open_storage(config: Config) -> Storage:
         from alternator.storage.cassandra import CassandraStorage
 
         cassandra = CassandraStorage(config.cassandra,
-                                     partial(rows_of, test_hooks=config.test_hooks))
+                                     partial(rows_of, test_hooks=config.test_hooks),
+                                     config.streams)
         await cassandra.open()
         return cassandra
     from alternator.storage.sqlite import SQLiteStorage

@@ -97,10 +97,19 @@ class IndexSchema:
 
 @dataclass(frozen=True, slots=True)
 class StreamSettings:
-    """The table's stream, when one is enabled: its view type and label."""
+    """One stream of the table (docs/streams.md): its view type, its label (which names it),
+    when it started and, once disabled, when it closed; how its records are sharded."""
 
     view_type: str
     label: str
+    started: float = 0.0  # epoch seconds
+    closed: float | None = None
+    shards: int = 4
+    shard_period: float = 3600.0
+
+    def to_json(self) -> list[Any]:
+        return [self.view_type, self.label, self.started, self.closed, self.shards,
+                self.shard_period]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +127,9 @@ class TableSchema:
     # Where the backend keeps the table (Cassandra: keyspace and table); set by create_table.
     placement: tuple[str, ...] = ()
     indexes: tuple[IndexSchema, ...] = ()
+    # The enabled stream, if any, and the disabled ones still readable.
     stream: StreamSettings | None = None
+    old_streams: tuple[StreamSettings, ...] = ()
     # Whether UpdateTable ever changed the billing mode, and when it last became
     # PAY_PER_REQUEST (DescribeTable's BillingModeSummary).
     billing_mode_changed: bool = False
@@ -173,7 +184,8 @@ class TableSchema:
             "tags": [list(t) for t in self.tags],
             "placement": list(self.placement),
             "indexes": [i.to_json() for i in self.indexes],
-            "stream": [self.stream.view_type, self.stream.label] if self.stream else None,
+            "stream": self.stream.to_json() if self.stream else None,
+            "old_streams": [st.to_json() for st in self.old_streams],
             "billing_mode_changed": self.billing_mode_changed,
             "last_pay_per_request": self.last_pay_per_request,
             "ttl_attribute": self.ttl_attribute,
@@ -202,6 +214,7 @@ class TableSchema:
             placement=tuple(placement),
             indexes=tuple(IndexSchema.from_json(i) for i in d.get("indexes", [])),
             stream=StreamSettings(*stream) if stream else None,
+            old_streams=tuple(StreamSettings(*st) for st in d.get("old_streams", [])),
             billing_mode_changed=d.get("billing_mode_changed", False),
             last_pay_per_request=d.get("last_pay_per_request"),
             ttl_attribute=d.get("ttl_attribute"),
@@ -392,6 +405,24 @@ def table_arn(schema: TableSchema, region: str) -> str:
     return f"arn:aws:dynamodb:{region}:000000000000:table/{schema.name}"
 
 
+def stream_arn(region: str, table: str, label: str) -> str:
+    return f"arn:aws:dynamodb:{region}:000000000000:table/{table}/stream/{label}"
+
+
+def describe_stream_members(schema: TableSchema, region: str) -> dict[str, Any]:
+    """DescribeTable's StreamSpecification, LatestStreamArn and LatestStreamLabel."""
+    latest = schema.stream or (schema.old_streams[-1] if schema.old_streams else None)
+    if latest is None:
+        return {}
+    out: dict[str, Any] = {}
+    if schema.stream is not None:
+        out["StreamSpecification"] = {"StreamEnabled": True,
+                                      "StreamViewType": schema.stream.view_type}
+    out["LatestStreamLabel"] = latest.label
+    out["LatestStreamArn"] = stream_arn(region, schema.name, latest.label)
+    return out
+
+
 def with_billing_mode(schema: TableSchema, mode: str, rcu: int, wcu: int,
                       now: float | None = None) -> TableSchema:
     """The schema after an UpdateTable of its billing, remembering when it last went to
@@ -455,6 +486,7 @@ def describe(schema: TableSchema, region: str, status: str = "ACTIVE") -> dict[s
     if summary is not None:
         out["BillingModeSummary"] = summary
     out.update(describe_indexes(schema, region))
+    out.update(describe_stream_members(schema, region))
     return out
 
 

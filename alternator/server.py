@@ -17,7 +17,7 @@ import contextlib
 import logging
 import uuid
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +38,14 @@ from alternator.errors import (
 )
 from alternator.faults import RateLimitedLog, json_safe, printable
 from alternator.intake import Budget, ClientGone, Hold, read_body
-from alternator.operations import EMPTY_RESPONSES, HANDLERS, RequestContext, ttl
+from alternator.operations import (
+    EMPTY_RESPONSES,
+    HANDLERS,
+    STREAMS_HANDLERS,
+    RequestContext,
+    streams,
+    ttl,
+)
 from alternator.operations.backfill import Backfills
 from alternator.operations.context import ClientInfo, Counters
 from alternator.storage import Storage
@@ -48,6 +55,7 @@ log = logging.getLogger("alternator")
 client_faults = RateLimitedLog(logging.getLogger("alternator.clients"))
 
 TARGET_PREFIX = "DynamoDB_20120810."
+STREAMS_TARGET_PREFIX = "DynamoDBStreams_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 REQUEST_ID = "x-amzn-RequestId"
 
@@ -162,8 +170,13 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
     hold = Hold(state.budget, _client_address(request))
     try:
         target = request.headers.get("X-Amz-Target", "")
-        operation = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
-        handler = HANDLERS.get(operation) if operation else None
+        handler = None
+        operation = None
+        if target.startswith(TARGET_PREFIX):
+            operation = target[len(TARGET_PREFIX):]
+            handler = HANDLERS.get(operation)
+        elif target.startswith(STREAMS_TARGET_PREFIX):
+            handler = STREAMS_HANDLERS.get(target[len(STREAMS_TARGET_PREFIX):])
         limit = state.config.max_request_bytes
         if request.content_length is not None and request.content_length > limit:
             raise RequestEntityTooLarge(f"Request size exceeds {limit} bytes")
@@ -293,25 +306,28 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     app.router.add_get("/localnodes", handle_localnodes)
     if config.worker_id == 0:  # one expiry service per server, not per worker
         app.cleanup_ctx.append(_expiry_service)
+        app.cleanup_ctx.append(_stream_trim_service)
     app.cleanup_ctx.append(_backfill_service)  # every worker: an UpdateTable starts its own
     return app
 
 
-async def _backfill_service(app: web.Application) -> AsyncIterator[None]:
-    """Index backfills, for the app's lifetime (operations/backfill.py)."""
-    task = asyncio.get_running_loop().create_task(app[STATE].backfills.run())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+def _service(run: Callable[[ServerState], Coroutine[Any, Any, None]],
+             ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A background task for the app's lifetime, cancelled at shutdown."""
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(run(app[STATE]))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return lifetime
 
 
-async def _expiry_service(app: web.Application) -> AsyncIterator[None]:
-    """The Time to Live expiry service, for the app's lifetime (operations/ttl.py)."""
-    state = app[STATE]
-    task = asyncio.get_running_loop().create_task(
-        ttl.expiry_loop(state.storage, state.config, state.expiry))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+# Index backfills (operations/backfill.py), the Time to Live expiry service (operations/ttl.py)
+# and the trimming of old stream records (operations/streams.py).
+_backfill_service = _service(lambda state: state.backfills.run())
+_expiry_service = _service(lambda state: ttl.expiry_loop(state.storage, state.config,
+                                                         state.expiry))
+_stream_trim_service = _service(lambda state: streams.trim_loop(state.storage, state.config))

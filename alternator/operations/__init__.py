@@ -7,7 +7,7 @@ They reach storage only through the ``Storage`` protocol.
 
 from __future__ import annotations
 
-from alternator.operations import batch, items, query, tables, tags, ttl
+from alternator.operations import batch, items, query, streams, tables, tags, ttl
 from alternator.operations.context import Handler, RequestContext
 
 HANDLERS: dict[str, Handler] = {
@@ -33,8 +33,16 @@ HANDLERS: dict[str, Handler] = {
     "ListTagsOfResource": tags.list_tags_of_resource,
 }
 
+# DynamoDB Streams' operations (X-Amz-Target DynamoDBStreams_20120810.NAME), same endpoint.
+STREAMS_HANDLERS: dict[str, Handler] = {
+    "ListStreams": streams.list_streams,
+    "DescribeStream": streams.describe_stream,
+    "GetShardIterator": streams.get_shard_iterator,
+    "GetRecords": streams.get_records,
+}
+
 # Operations whose successful response has an empty body in DynamoDB (not "{}"):
 # tests/test_names_limits.py::test_tag_and_untag_answer_an_empty_body.
 EMPTY_RESPONSES = frozenset({"TagResource", "UntagResource"})
 
-__all__ = ["EMPTY_RESPONSES", "HANDLERS", "Handler", "RequestContext"]
+__all__ = ["EMPTY_RESPONSES", "HANDLERS", "STREAMS_HANDLERS", "Handler", "RequestContext"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from alternator import fields
 from alternator.auth import permissions
 from alternator.errors import ResourceNotFoundException, ValidationException
 from alternator.indexes import with_indexes
+from alternator.operations import streams
 from alternator.operations.context import RequestContext, change_schema, table_for
 from alternator.operations.index_updates import update_indexes
 from alternator.operations.tags import parse_tag_list
@@ -23,12 +25,9 @@ from alternator.schema import (
 
 
 def _refuse_unsupported(req: dict[str, Any]) -> None:
-    """Members the server cannot act on are refused, never silently ignored (a stream, an
-    encryption key, a table class or protection that would not be there): tests/
+    """Members the server cannot act on are refused, never silently ignored (an encryption
+    key, a table class or protection that would not be there): tests/
     test_tables_exactness.py. Turning a feature off, or asking for the default, is accepted."""
-    stream = fields.optional_map(req, "StreamSpecification")
-    if stream is not None and fields.optional_bool(stream, "StreamEnabled"):
-        raise ValidationException("StreamSpecification is not supported yet")
     sse = fields.optional_map(req, "SSESpecification")
     if sse is not None and fields.optional_bool(sse, "Enabled"):
         raise ValidationException("SSESpecification is not supported yet")
@@ -46,8 +45,12 @@ def _refuse_unsupported(req: dict[str, Any]) -> None:
 
 async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     _refuse_unsupported(req)
+    stream = streams.parse_specification(req)
     schema = with_indexes(
         parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or [])), req)
+    if stream is not None and stream[0]:
+        assert stream[1] is not None
+        schema = replace(schema, stream=streams.new_stream(ctx, stream[1]))
     ctx.authorize(permissions.CREATE)
     schema = await ctx.storage.create_table(schema)
     if ctx.principal is not None and not ctx.principal.is_superuser:
@@ -92,12 +95,15 @@ async def list_tables(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
 
 
 async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    """UpdateTable: billing mode and provisioned throughput (recorded, not enforced)."""
+    """UpdateTable: billing mode and provisioned throughput (recorded, not enforced), indexes,
+    the stream."""
     schema = await table_for(ctx, req, permissions.ALTER)
-    for unsupported in ("StreamSpecification", "SSESpecification"):
-        if req.get(unsupported) is not None:
-            raise ValidationException(f"{unsupported} is not supported yet")
+    if req.get("SSESpecification") is not None:
+        raise ValidationException("SSESpecification is not supported yet")
     _refuse_unsupported(req)
+    stream = streams.parse_specification(req)
+    if stream is not None:  # refused before anything else changes
+        streams.with_stream_change(ctx, schema, *stream)
     index_updates = req.get("GlobalSecondaryIndexUpdates") is not None
     definitions = fields.optional_list(req, "AttributeDefinitions")
     if definitions is not None and not index_updates:
@@ -105,7 +111,7 @@ async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
         parse_attribute_definitions(definitions)
     if req.get("BillingMode") is None and req.get("ProvisionedThroughput") is None \
             and req.get("DeletionProtectionEnabled") is None and req.get("TableClass") is None \
-            and not index_updates:
+            and not index_updates and stream is None:
         raise ValidationException(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
             "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
@@ -127,6 +133,16 @@ async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
         schema = changed
     if index_updates:
         schema = await update_indexes(ctx, schema, req)
+    if stream is not None:
+        enabled, view_type = stream
+        if enabled:
+            await ctx.storage.add_stream(schema)
+        changed = await change_schema(ctx.storage, schema.name, lambda current: (
+            streams.with_stream_change(ctx, current, enabled, view_type)))
+        if changed is None:
+            raise ResourceNotFoundException(
+                f"Requested resource not found: Table: {schema.name} not found")
+        schema = changed
     return {"TableDescription": describe(schema, ctx.config.region)}
 
 

@@ -51,6 +51,7 @@ from alternator.errors import (
 )
 from alternator.schema import TableSchema
 from alternator.storage import ItemWrite, Merge, Storage
+from alternator.streams.records import put_of
 from alternator.values import Item
 
 Apply = Callable[[Item | None], Item | None]
@@ -110,10 +111,16 @@ def isolation_policy(table: TableSchema, config: Config) -> WriteIsolation:
     return config.write_isolation or WriteIsolation.ONLY_RMW_USES_LWT
 
 
+def needs_old_item(table: TableSchema, test_hooks: bool) -> bool:
+    """Whether every write to the table must know the item it replaces: for its derived rows
+    (index entries) or its stream record (docs/streams.md)."""
+    return table.stream is not None or has_derived(table, test_hooks)
+
+
 def plain_blind_writes(storage: Storage, config: Config, table: TableSchema) -> bool:
     """Whether writes that need no read go to storage as they are, unread: all policies but
-    always_use_lwt, on a table without derived rows."""
-    if has_derived(table, config.test_hooks):
+    always_use_lwt, on a table without derived rows or stream."""
+    if needs_old_item(table, config.test_hooks):
         return False
     return storage.always_isolated or \
         isolation_policy(table, config) is not WriteIsolation.ALWAYS_USE_LWT
@@ -145,19 +152,21 @@ async def commit(
 
 
 async def _read_modify_write(storage: Storage, config: Config, table: TableSchema, key: Item,
-                             apply: Apply) -> WriteResult:
+                             apply: Apply, service: bool = False) -> WriteResult:
     """The versioned loop, or under unsafe_rmw a plain read then a plain write. A table with
-    derived rows (secondary indexes) always takes the versioned loop: two unsynchronised
-    read-then-writes could each remove the entry the other did not see, leaving an index entry
-    wrong forever, which unsafe_rmw's bargain (a lost update of the item) does not cover."""
+    derived rows (secondary indexes) or a stream always takes the versioned loop: two
+    unsynchronised read-then-writes could each remove the entry the other did not see, leaving
+    an index entry wrong forever, or record old images that never were, which unsafe_rmw's
+    bargain (a lost update of the item) does not cover. ``service``: the write is the Time to
+    Live service's (its stream record says so)."""
     hooks = config.test_hooks
     if isolation_policy(table, config) is WriteIsolation.UNSAFE_RMW \
-            and not storage.always_isolated and not has_derived(table, hooks):
+            and not storage.always_isolated and not needs_old_item(table, hooks):
         old = await storage.get_item(table, key, consistent=True)
         new = apply(old)
         await storage.write(table, [ItemWrite(key, new)])
         return WriteResult(old, new)
-    return await _versioned_loop(storage, table, key, apply, hooks)
+    return await _versioned_loop(storage, table, key, apply, hooks, service)
 
 
 async def expire(storage: Storage, config: Config, table: TableSchema, key: Item,
@@ -172,7 +181,7 @@ async def expire(storage: Storage, config: Config, table: TableSchema, key: Item
         return None
 
     try:
-        result = await _read_modify_write(storage, config, table, key, apply)
+        result = await _read_modify_write(storage, config, table, key, apply, service=True)
     except ConditionalCheckFailedException:
         return False
     return result.old is not None
@@ -204,7 +213,8 @@ def _checked(table: TableSchema, apply: Apply, old: Item | None) -> Item | None:
 
 
 async def _versioned_loop(
-    storage: Storage, table: TableSchema, key: Item, apply: Apply, hooks: bool
+    storage: Storage, table: TableSchema, key: Item, apply: Apply, hooks: bool,
+    service: bool = False,
 ) -> WriteResult:
     # The first read is an ordinary quorum read: the conditional write that follows succeeds
     # only if the version it read is still current, so a stale read cannot slip through. An
@@ -225,7 +235,8 @@ async def _versioned_loop(
                 return WriteResult(None, None)  # deleting an absent item changes nothing
             serial = True
             continue
-        write = ItemWrite(key, new, version, change(table, old, new, hooks))
+        write = ItemWrite(key, new, version, change(table, old, new, hooks),
+                          put_of(table, old, new, service))
         if (await storage.write(table, [write]))[0]:
             return WriteResult(old, new)
         # Lost a race: back off a little (more each time) and re-apply to the new item.

@@ -80,6 +80,22 @@ NO_CHANGE = DerivedChange((), ())
 
 
 @dataclass(frozen=True, slots=True)
+class StreamPut:
+    """The stream record of a write (docs/streams.md), stored with it and before it is
+    acknowledged, at the write's timestamp: in hash bucket ``bucket`` of the shard generation
+    (``timestamp // period_us``) of stream ``label``. ``data`` is the record's JSON body."""
+
+    label: str
+    bucket: int
+    period_us: int
+    data: bytes
+
+
+# A position in a stream shard: (timestamp in microseconds, tie-break), ordered as a tuple.
+StreamPosition = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
 class ItemWrite:
     """One change to one item: ``new`` replaces it (an item), merges into it, or deletes it
     (None); ``expected`` makes it conditional on the item's version (None: still absent)."""
@@ -88,6 +104,7 @@ class ItemWrite:
     new: Item | Merge | None
     expected: Version | _Unconditional = UNCONDITIONAL
     derived: DerivedChange = NO_CHANGE
+    stream: StreamPut | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +155,9 @@ class Storage(Protocol):
     # True when every single write is already isolated (SQLite): read-modify-write then needs
     # the versioned write but never a distributed transaction.
     always_isolated: bool
+    # True when stream record timestamps increase in commit order (SQLite), so that a stream
+    # reader needs no time window behind now (docs/streams.md).
+    ordered_stream_commits: bool
 
     # --- tables ---------------------------------------------------------------------------------
     async def create_table(self, schema: TableSchema) -> TableSchema:
@@ -207,6 +227,23 @@ class Storage(Protocol):
         """Take the lease ``name`` for ``seconds`` if no server process holds it: True for the
         one process, of all those sharing the backend, that got it (the expiry service divides
         its work with these)."""
+
+    # --- streams (docs/streams.md) ----------------------------------------------------------
+    async def add_stream(self, table: TableSchema) -> None:
+        """Make room for the records of the table's streams (before a schema with one is
+        stored)."""
+
+    async def read_stream(
+        self, table: TableSchema, label: str, bucket: int, generation: int,
+        after: StreamPosition, upto: StreamPosition, limit: int,
+    ) -> tuple[list[tuple[int, int, bytes]], StreamPosition]:
+        """(timestamp, tie, data) of the first ``limit`` records of one shard whose position
+        is above ``after`` and at most ``upto``, in order; and the position up to which the
+        shard was read (``upto``, or less where later records may still be committing)."""
+
+    async def trim_streams(self, table: TableSchema, before_us: int) -> None:
+        """Delete records older than ``before_us``, a bounded amount at a time (where records
+        do not expire by themselves)."""
 
     # --- reads of many items ----------------------------------------------------------------------
     async def query(

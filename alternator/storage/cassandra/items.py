@@ -27,11 +27,18 @@ from alternator.storage import (
     DerivedRow,
     ItemWrite,
     Merge,
+    StreamPosition,
+    StreamPut,
     Version,
 )
 from alternator.storage.cassandra.intents import CassandraIntents
-from alternator.storage.cassandra.session import quote
-from alternator.storage.cassandra.tables import DERIVED_TABLE, derived_table, key_column
+from alternator.storage.cassandra.session import log, quote
+from alternator.storage.cassandra.tables import (
+    DERIVED_TABLE,
+    STREAM_TABLE,
+    derived_table,
+    key_column,
+)
 from alternator.storage.codec import attrs_to_cql, decode_value, key_to_cql
 from alternator.values import Item
 
@@ -41,6 +48,7 @@ NULL_VERSION = "null"
 # Test hook (tests/test_write_path.py): the process kills itself between an item write and its
 # derived rows, as a crash would.
 _CRASH_AFTER_ITEM_WRITE = os.environ.get("ALTERNATOR_TEST_CRASH_AFTER_ITEM_WRITE") == "1"
+_TIE_MASK = 2**63 - 1
 
 
 def new_version(after: int = 0) -> uuid.UUID:
@@ -72,6 +80,8 @@ class Statements:
     touch: Any = None
     merge_set: Any = None
     merge_remove: Any = None
+    stream_put: Any = None
+    stream_read: Any = None
     by_query: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     by_space: dict[str, DerivedStatements] = field(default_factory=dict)
 
@@ -249,21 +259,68 @@ class CassandraItems(CassandraIntents):
         return [bool(r) for r in results]
 
     async def _write_one(self, table: TableSchema, stmts: Statements, w: ItemWrite) -> bool:
-        if w.derived.empty:
+        if w.derived.empty and w.stream is None:
             return await self._write_item(table, stmts, w, new_version(self._after(w)))
-        intent = await self.record_intent(table, w.key, w.derived.stale)
+        intent = None
+        if not w.derived.empty:
+            intent = await self.record_intent(table, w.key, w.derived.stale)
         try:
             version = new_version(self._after(w))
             applied = await self._write_item(table, stmts, w, version)
             if applied:
                 if _CRASH_AFTER_ITEM_WRITE:
                     os.kill(os.getpid(), signal.SIGKILL)
-                await self.apply_derived(table, w.derived, version_time(version))
+                calls = [self.apply_derived(table, w.derived, version_time(version))]
+                if w.stream is not None:
+                    calls.append(self._put_record(table, stmts, w.stream, version))
+                for result in await asyncio.gather(*calls, return_exceptions=True):
+                    if isinstance(result, BaseException):
+                        raise result
         except BaseException:
-            self.intent_failed(intent)  # left for the sweep to complete
+            if intent is not None:
+                self.intent_failed(intent)  # left for the sweep to complete
             raise
-        self.intent_done(intent)
+        if intent is not None:
+            self.intent_done(intent)
         return applied
+
+    # --- stream records (docs/streams.md) -----------------------------------------------------
+
+    async def _put_record(self, table: TableSchema, stmts: Statements, put: StreamPut,
+                          version: uuid.UUID) -> None:
+        """The record at the new version's timestamp, before the write is acknowledged."""
+        if stmts.stream_put is None:
+            stmts.stream_put = await self.prepare(
+                f"INSERT INTO {quote(table.placement[0])}.{STREAM_TABLE} "
+                "(label, shard, gen, ts, tie, record) VALUES (?, ?, ?, ?, ?, ?) "
+                "USING TTL ? AND TIMESTAMP ?")
+        ts = version_time(version)
+        await self.execute(stmts.stream_put, (
+            put.label, put.bucket, ts // put.period_us, ts, version.int & _TIE_MASK, put.data,
+            max(1, int(self._streams.retention)), ts))
+        late = time.time_ns() // 1000 - ts
+        if late > self._streams.time_window * 1_000_000:
+            log.warning("stream record of %s written %.3f s after its timestamp, more than "
+                        "--alternator-streams-time-window-s: a reader may have passed it",
+                        table.name, late / 1e6)
+
+    async def read_stream(
+        self, table: TableSchema, label: str, bucket: int, generation: int,
+        after: StreamPosition, upto: StreamPosition, limit: int,
+    ) -> tuple[list[tuple[int, int, bytes]], StreamPosition]:
+        stmts = await self._prepared(table)
+        if stmts.stream_read is None:
+            stmts.stream_read = await self.prepare(
+                f"SELECT ts, tie, record FROM {quote(table.placement[0])}.{STREAM_TABLE} "
+                "WHERE label = ? AND shard = ? AND gen = ? AND (ts, tie) > (?, ?) "
+                "AND (ts, tie) <= (?, ?) LIMIT ?")
+        bound = stmts.stream_read.bind((label, bucket, generation, *after, *upto, limit))
+        bound.fetch_size = limit
+        rows = (await self.execute(bound)).current_rows
+        return [(ts, tie, bytes(record)) for ts, tie, record in rows], upto
+
+    async def trim_streams(self, table: TableSchema, before_us: int) -> None:
+        return None  # records expire by their CQL TTL
 
     @staticmethod
     def _after(w: ItemWrite) -> int:

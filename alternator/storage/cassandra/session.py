@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from alternator.cache import ExpiringCache
-from alternator.config import CassandraConfig
+from alternator.config import CassandraConfig, StreamsConfig
 from alternator.errors import (
     DynamoDBError,
     InternalServerError,
@@ -65,9 +65,12 @@ def replication_clause(config: CassandraConfig) -> str:
 
 class CassandraBase:
     always_isolated = False
+    ordered_stream_commits = False
 
-    def __init__(self, config: CassandraConfig, rows_of: RowsOf) -> None:
+    def __init__(self, config: CassandraConfig, rows_of: RowsOf,
+                 streams: StreamsConfig | None = None) -> None:
         self._config = config
+        self._streams = streams or StreamsConfig()
         self._rows_of = rows_of
         self._cluster: Any = None
         self._session: Any = None

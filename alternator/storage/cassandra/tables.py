@@ -35,6 +35,8 @@ from alternator.storage.codec import cql_names
 
 CQL_TYPES = {"S": "text", "N": "decimal", "B": "blob"}
 DERIVED_TABLE = "dx"
+# Stream records (docs/streams.md): one partition per shard, written with a TTL.
+STREAM_TABLE = "sx"
 STALE_CLAIM_SECONDS = 60.0
 _MAX_CQL_NAME = 48
 
@@ -169,6 +171,17 @@ class CassandraTables(CassandraBase):
                     "PRIMARY KEY ((space, part), sort))")
         for index in schema.indexes:
             self._create_index_table(schema, index)
+        if schema.stream is not None:
+            self._create_stream_table(schema)
+
+    def _create_stream_table(self, schema: TableSchema) -> None:
+        self._session.execute(
+            f"CREATE TABLE IF NOT EXISTS {quote(schema.placement[0])}.{STREAM_TABLE} "
+            "(label text, shard int, gen bigint, ts bigint, tie bigint, record blob, "
+            "PRIMARY KEY ((label, shard, gen), ts, tie))")
+
+    async def add_stream(self, table: TableSchema) -> None:
+        await self.run_blocking(self._create_stream_table, table)
 
     def _create_index_table(self, schema: TableSchema, index: IndexSchema) -> None:
         self._session.execute(

@@ -53,6 +53,24 @@ CREATE TABLE IF NOT EXISTS derived_rows (
 ) WITHOUT ROWID;
 -- Held only test rows before indexes existed (derived_rows replaces it).
 DROP TABLE IF EXISTS derived;
+-- Stream records (docs/streams.md), written in their item's transaction; timestamps come from
+-- stream_clock in that transaction, so they increase in commit order.
+CREATE TABLE IF NOT EXISTS stream_records (
+    tid TEXT NOT NULL,
+    label TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    gen INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    tie INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    PRIMARY KEY (tid, label, bucket, gen, ts, tie)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS stream_records_by_time ON stream_records (tid, ts);
+CREATE TABLE IF NOT EXISTS stream_clock (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    ts INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO stream_clock VALUES (0, 0);
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY,
     expires REAL NOT NULL
@@ -83,6 +101,7 @@ def new_version() -> int:
 
 class SQLiteBase:
     always_isolated = True
+    ordered_stream_commits = True
 
     def __init__(self, path: str, synchronous: str = "full") -> None:
         if synchronous.upper() not in SYNCHRONOUS:

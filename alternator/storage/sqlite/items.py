@@ -8,6 +8,7 @@ its derived rows (``derived_rows``) are one transaction, so neither is ever seen
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ from alternator.storage import (
     DerivedRow,
     ItemWrite,
     Merge,
+    StreamPosition,
+    StreamPut,
     Version,
 )
 from alternator.storage.codec import encode_sortable, partition_token, segment_of, segment_range
@@ -42,8 +45,11 @@ def locate(table: TableSchema, key: Item) -> Where:
 
 
 # One write as the writer thread applies it: where, what (JSON, Merge or None), expected
-# version, derived rows.
-_Op = tuple[Where, bytes | Merge | None, Any, DerivedChange, Item]
+# version, derived rows, key, stream record.
+_Op = tuple[Where, bytes | Merge | None, Any, DerivedChange, Item, StreamPut | None]
+# How many old stream records one trim deletes at most.
+_TRIM_BATCH = 5000
+_MAX_TIE = 2**63 - 1
 
 
 class SQLiteItems(SQLiteBase):
@@ -67,14 +73,14 @@ class SQLiteItems(SQLiteBase):
         for w in writes:
             new = w.new
             data = orjson.dumps(new) if isinstance(new, dict) else new
-            ops.append((locate(table, w.key), data, w.expected, w.derived, w.key))
+            ops.append((locate(table, w.key), data, w.expected, w.derived, w.key, w.stream))
         if len(ops) == 1 and ops[0][2] is UNCONDITIONAL and ops[0][3].empty \
-                and not isinstance(ops[0][1], Merge):
+                and not isinstance(ops[0][1], Merge) and ops[0][5] is None:
             return [await self._run(self._plain, ops[0])]  # one statement: no transaction
         return await self._run(self._write_all, ops)
 
     def _plain(self, op: _Op) -> bool:
-        where, data, _, _, _ = op
+        where, data = op[0], op[1]
         if data is None:
             self.db.execute(f"DELETE FROM items WHERE {_MATCH_KEY}", where)
         else:
@@ -88,7 +94,7 @@ class SQLiteItems(SQLiteBase):
         return results
 
     def _apply(self, db: sqlite3.Connection, op: _Op) -> bool:
-        where, data, expected, derived, key = op
+        where, data, expected, derived, key, stream = op
         if isinstance(data, Merge):
             old, _ = self._read(where)
             item = dict(old if old is not None else key)
@@ -97,7 +103,7 @@ class SQLiteItems(SQLiteBase):
                 item.pop(name, None)
             data = orjson.dumps(item)
         if expected is UNCONDITIONAL:
-            applied = self._plain((where, data, expected, derived, key))
+            applied = self._plain((where, data, expected, derived, key, stream))
         else:
             applied = self._write_if(db, where, expected, data)
         if applied and not derived.empty:
@@ -109,7 +115,58 @@ class SQLiteItems(SQLiteBase):
             db.executemany("INSERT OR REPLACE INTO derived_rows VALUES (?, ?, ?, ?, ?, ?)",
                            [(tid, r.space, partition_token(r.partition), r.partition, r.sort,
                              r.value) for r in derived.rows])
+        if applied and stream is not None:
+            self._put_record(db, where[0], stream)
         return applied
+
+    @staticmethod
+    def _put_record(db: sqlite3.Connection, tid: str, put: StreamPut) -> None:
+        ts = db.execute("UPDATE stream_clock SET ts = max(ts + 1, ?) WHERE id = 0 RETURNING ts",
+                        (time.time_ns() // 1000,)).fetchone()[0]
+        db.execute("INSERT INTO stream_records VALUES (?, ?, ?, ?, ?, 0, ?)",
+                   (tid, put.label, put.bucket, ts // put.period_us, ts, put.data))
+
+    async def add_stream(self, table: TableSchema) -> None:
+        return None  # stream_records holds every table's
+
+    async def read_stream(
+        self, table: TableSchema, label: str, bucket: int, generation: int,
+        after: StreamPosition, upto: StreamPosition, limit: int,
+    ) -> tuple[list[tuple[int, int, bytes]], StreamPosition]:
+        return await self._run(self._read_stream, table.table_id, label, bucket, generation,
+                               after, upto, limit)
+
+    def _read_stream(self, tid: str, label: str, bucket: int, generation: int,
+                     after: StreamPosition, upto: StreamPosition,
+                     limit: int) -> tuple[list[tuple[int, int, bytes]], StreamPosition]:
+        # Under the write lock (which a writer holds from taking its record's timestamp to
+        # committing), no record is in flight: every one up to the later of the clock and now
+        # has committed, and any later one will be above both. Nothing is written, so the
+        # commit costs no sync.
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            clock = db.execute("SELECT ts FROM stream_clock WHERE id = 0").fetchone()[0]
+            horizon = max(clock, time.time_ns() // 1000)
+            if upto[0] > horizon:
+                upto = (horizon, _MAX_TIE)
+            rows = db.execute(
+                "SELECT ts, tie, record FROM stream_records WHERE tid = ? AND label = ? AND "
+                "bucket = ? AND gen = ? AND (ts, tie) > (?, ?) AND (ts, tie) <= (?, ?) "
+                "ORDER BY ts, tie LIMIT ?",
+                (tid, label, bucket, generation, *after, *upto, limit)).fetchall()
+        finally:
+            db.execute("COMMIT")
+        return [(ts, tie, bytes(record)) for ts, tie, record in rows], upto
+
+    async def trim_streams(self, table: TableSchema, before_us: int) -> None:
+        await self._run(self._trim, table.table_id, before_us)
+
+    def _trim(self, tid: str, before_us: int) -> None:
+        self.db.execute(
+            "DELETE FROM stream_records WHERE (tid, label, bucket, gen, ts, tie) IN (SELECT "
+            "tid, label, bucket, gen, ts, tie FROM stream_records WHERE tid = ? AND ts < ? "
+            "LIMIT ?)", (tid, before_us, _TRIM_BATCH))
 
     @staticmethod
     def _write_if(db: sqlite3.Connection, where: Where, expected: Version,

@@ -45,6 +45,7 @@ class SQLiteTables(SQLiteBase):
             db.execute("DELETE FROM tables WHERE name = ?", (name,))
             db.execute("DELETE FROM items WHERE tid = ?", (schema.table_id,))
             db.execute("DELETE FROM derived_rows WHERE tid = ?", (schema.table_id,))
+            db.execute("DELETE FROM stream_records WHERE tid = ?", (schema.table_id,))
             # As CQL does when a table is dropped: permissions on it are revoked from everyone,
             # or a later table of the same name would inherit them (tests/test_auth.py).
             db.execute("DELETE FROM role_permissions WHERE resource = ?",
