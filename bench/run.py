@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import loadgen, peers, report
+from bench import loadgen, peers, report, stream_delay
 from bench import workloads as w
 from bench.direct import DIRECT_WORKLOADS, DirectArgs, direct_worker
 
@@ -110,8 +110,11 @@ def standard_runs() -> list[Run]:
 
 
 def server_runs() -> list[Run]:
-    """The standard runs plus PutItem on the table with two GSIs (the server's targets)."""
-    return [*standard_runs(), Run(w.GSI_PUT_RUN, "put_gsi", w.GSI)]
+    """The standard runs plus PutItem on the table with two GSIs and on the table with a
+    stream, and the stream's delay (the server's targets)."""
+    return [*standard_runs(), Run(w.GSI_PUT_RUN, "put_gsi", w.GSI),
+            Run(w.STREAM_PUT_RUN, "put_stream", w.STREAM),
+            Run("stream_delay", "stream_delay", w.STREAM, concurrency=1)]
 
 
 class Bench:
@@ -265,6 +268,9 @@ class Bench:
             concurrency = run.concurrency or self.s.concurrency
             label = f"{target.name}:{run.label} (c={concurrency})"
             print(f"   {label} ...", end="", flush=True)
+            if run.workload == "stream_delay" and endpoint is not None:
+                self.measure_stream_delay(target, run, endpoint)
+                continue
             try:
                 if endpoint is None:
                     result = self.measure_direct(run, concurrency)
@@ -360,6 +366,18 @@ class Bench:
                 for seed, clients in enumerate(loadgen.split(concurrency, self.s.procs))]
         return loadgen.run(direct_worker, args, self.s.warmup, self.s.seconds)
 
+    def measure_stream_delay(self, target: Target, run: Run, endpoint: Endpoint) -> None:
+        try:
+            delay = stream_delay.measure(endpoint.url, endpoint.access_key, endpoint.secret_key)
+        except Exception as exc:
+            print(f" failed: {exc}", flush=True)
+            self.record(target.name, run, None, error=str(exc)[:2000])
+            return
+        print(f" write acknowledged -> record read: p50 {delay['p50_ms']:7.1f} ms  "
+              f"p99 {delay['p99_ms']:7.1f} ms  ({delay['samples']} writes)", flush=True)
+        self.record(target.name, run, None, concurrency=1)
+        self.results[-1].update(delay)
+
     def record(self, target: str, run: Run, result: loadgen.Result | None,
                concurrency: int | None = None, error: str | None = None) -> None:
         row: dict[str, Any] = {"target": target, "run": run.label, "workload": run.workload,
@@ -425,7 +443,7 @@ class Bench:
 
 def uses_gsi(targets: list[Target]) -> bool:
     """Whether a selected run of these targets needs the table with two GSIs."""
-    return any(r.table == w.GSI for t in targets for r in t.selected)
+    return any(r.table in (w.GSI, w.STREAM) for t in targets for r in t.selected)
 
 
 def _check(endpoint: Endpoint, request: bytes) -> None:

@@ -14,6 +14,11 @@ Workloads (each a closed loop over pre-signed requests picked uniformly from the
                   requests hold ``GSI_VERSIONS`` versions of every item, each with other index
                   keys, so most puts move both index entries (a put of the item as it already is
                   changes no entry). Run on the server's targets only, beside ``put``.
+- ``put_stream``  PutItem overwriting one of ``ITEMS`` items of ``bench_stream``, a table with a
+                  ``NEW_AND_OLD_IMAGES`` stream, each put changing the item (two values taking
+                  turns), so each one writes a stream record. Server targets only, beside
+                  ``put``; ``stream_delay`` (bench/stream_delay.py) then measures how long a
+                  record takes from the write's acknowledgement to a reader.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ GSI_PROJECTION = "ALL"
 GSI_PARTITIONS = 100  # distinct g1 values
 GSI_VERSIONS = 4  # versions of each item among the put_gsi requests
 GSI_PUT_RUN = f"put@2gsi_{GSI_PROJECTION.lower()}"  # the run report.py compares with "put"
+STREAM = "bench_stream"  # a NEW_AND_OLD_IMAGES stream
+STREAM_PUT_RUN = "put@stream_new_and_old"
 # Conditional-update tables, one per write isolation policy (the system:write_isolation tag).
 ISOLATION_TABLES = {
     "always_use_lwt": "bench_iso_always",
@@ -68,8 +75,8 @@ def gsi_item(i: int, version: int = 0) -> dict[str, Any]:
 
 
 def create_table_requests(isolation: bool, indexes: bool = False) -> list[dict[str, Any]]:
-    """CreateTable bodies: the key-value table, the query table, the isolation tables, the
-    table with two GSIs."""
+    """CreateTable bodies: the key-value table, the query table, the isolation tables and, with
+    ``indexes``, the tables that keep more than items: two GSIs, a stream."""
     hash_only = {
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -101,6 +108,8 @@ def create_table_requests(isolation: bool, indexes: bool = False) -> list[dict[s
                  "Projection": {"ProjectionType": GSI_PROJECTION}} for a in ("g1", "g2")],
             "BillingMode": "PAY_PER_REQUEST",
         })
+        tables.append({"TableName": STREAM, **hash_only, "StreamSpecification": {
+            "StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}})
     return tables
 
 
@@ -116,6 +125,7 @@ def preload(isolation: bool, indexes: bool = False) -> Iterator[tuple[str, dict[
     if indexes:
         for i in range(ITEMS):
             yield GSI, gsi_item(i)
+            yield STREAM, kv_item(i)
 
 
 def requests(workload: str, table: str = KV) -> list[tuple[str, dict[str, Any]]]:
@@ -149,6 +159,14 @@ def requests(workload: str, table: str = KV) -> list[tuple[str, dict[str, Any]]]
         out = []
         for version in range(GSI_VERSIONS):
             round_ = [("PutItem", {"TableName": GSI, "Item": gsi_item(i, version)})
+                      for i in range(ITEMS)]
+            rng.shuffle(round_)
+            out += round_
+        return out
+    elif workload == "put_stream":
+        out = []
+        for value in (NEW_VALUE, VALUE):  # each round changes every item
+            round_ = [("PutItem", {"TableName": STREAM, "Item": kv_item(i, value)})
                       for i in range(ITEMS)]
             rng.shuffle(round_)
             out += round_

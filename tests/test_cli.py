@@ -12,7 +12,7 @@ from typing import Any
 from conftest import Endpoint, unique_table_name
 
 
-def aws(endpoint: Endpoint, *args: str) -> Any:
+def aws(endpoint: Endpoint, *args: str, service: str = "dynamodb") -> Any:
     env = dict(os.environ,
                AWS_ACCESS_KEY_ID=endpoint.access_key,
                AWS_SECRET_ACCESS_KEY=endpoint.secret_key,
@@ -21,7 +21,7 @@ def aws(endpoint: Endpoint, *args: str) -> Any:
                AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                AWS_PAGER="")
     result = subprocess.run(
-        [sys.executable, "-m", "awscli", "dynamodb", *args,
+        [sys.executable, "-m", "awscli", service, *args,
          "--endpoint-url", endpoint.url, "--output", "json"],
         capture_output=True, text=True, env=env, timeout=120,
     )
@@ -108,5 +108,36 @@ def test_aws_cli_indexes(endpoint: Endpoint) -> None:
                     "--key-condition-expression", "Arms = :a",
                     "--expression-attribute-values", json.dumps({":a": {"N": "10"}}))
         assert [i["MonsterName"]["S"] for i in found["Items"]] == ["Alice"]
+    finally:
+        aws(endpoint, "delete-table", "--table-name", name)
+
+
+def test_aws_cli_streams(endpoint: Endpoint) -> None:
+    """`aws dynamodbstreams` reads a stream that `aws dynamodb` enabled."""
+    name = unique_table_name("cli_streams")
+    aws(endpoint, "create-table", "--table-name", name, "--billing-mode", "PAY_PER_REQUEST",
+        "--attribute-definitions", "AttributeName=id,AttributeType=S",
+        "--key-schema", "AttributeName=id,KeyType=HASH")
+    try:
+        table = aws(endpoint, "update-table", "--table-name", name, "--stream-specification",
+                    "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES")["TableDescription"]
+        arn = table["LatestStreamArn"]
+        aws(endpoint, "put-item", "--table-name", name, "--item",
+            json.dumps({"id": {"S": "cli"}, "n": {"N": "1"}}))
+        streams = aws(endpoint, "list-streams", "--table-name", name,
+                      service="dynamodbstreams")["Streams"]
+        assert [s["StreamArn"] for s in streams] == [arn]
+        time.sleep(1.3)  # past the Cassandra server's time window
+        shards = aws(endpoint, "describe-stream", "--stream-arn", arn,
+                     service="dynamodbstreams")["StreamDescription"]["Shards"]
+        records = []
+        for shard in shards:
+            iterator = aws(endpoint, "get-shard-iterator", "--stream-arn", arn, "--shard-id",
+                           shard["ShardId"], "--shard-iterator-type", "TRIM_HORIZON",
+                           service="dynamodbstreams")["ShardIterator"]
+            records += aws(endpoint, "get-records", "--shard-iterator", iterator,
+                           service="dynamodbstreams")["Records"]
+        assert [(r["eventName"], r["dynamodb"]["NewImage"]) for r in records] == [
+            ("INSERT", {"id": {"S": "cli"}, "n": {"N": "1"}})]
     finally:
         aws(endpoint, "delete-table", "--table-name", name)

@@ -9,6 +9,10 @@ const {
   waitUntilTableExists, waitUntilTableNotExists,
 } = require("@aws-sdk/client-dynamodb");
 const {
+  DynamoDBStreamsClient, ListStreamsCommand, DescribeStreamCommand, GetShardIteratorCommand,
+  GetRecordsCommand,
+} = require("@aws-sdk/client-dynamodb-streams");
+const {
   PutCommand, GetCommand, UpdateCommand, DeleteCommand, BatchWriteCommand, BatchGetCommand,
   paginateQuery, paginateScan,
 } = require("@aws-sdk/lib-dynamodb");
@@ -42,6 +46,7 @@ async function main() {
       { AttributeName: "p", AttributeType: "S" }, { AttributeName: "c", AttributeType: "N" },
     ],
     BillingMode: "PAY_PER_REQUEST",
+    StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
   }));
   assert.ok(created.$metadata.requestId, "x-amzn-RequestId is read into $metadata");
   await waitUntilTableExists(waiter, { TableName });
@@ -96,6 +101,40 @@ async function main() {
     ExpressionAttributeValues: { ":zero": 0 },
   })), { name: "ConditionalCheckFailedException" });
   await documents.send(new DeleteCommand({ TableName, Key: { p: "solo", c: 1 } }));
+
+  // The table's stream, through DynamoDBStreamsClient on the same endpoint: every change made
+  // above, once (the refused conditional writes made none).
+  const streams = new DynamoDBStreamsClient({
+    endpoint: process.env.ALTERNATOR_ENDPOINT, region: "us-east-1",
+    credentials: {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
+    },
+  });
+  const listed = await streams.send(new ListStreamsCommand({ TableName }));
+  assert.equal(listed.Streams.length, 1);
+  const StreamArn = listed.Streams[0].StreamArn;
+  assert.equal(StreamArn, created.TableDescription.LatestStreamArn);
+  let events = [];
+  for (let attempt = 0; attempt < 40 && events.length < 13; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    events = [];
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn }));
+    for (const shard of StreamDescription.Shards) {
+      let { ShardIterator } = await streams.send(new GetShardIteratorCommand({
+        StreamArn, ShardId: shard.ShardId, ShardIteratorType: "TRIM_HORIZON",
+      }));
+      while (ShardIterator) {
+        const page = await streams.send(new GetRecordsCommand({ ShardIterator, Limit: 5 }));
+        events.push(...page.Records.map((r) => `${r.eventName} ${r.dynamodb.Keys.p.S}`));
+        ShardIterator = page.Records.length ? page.NextShardIterator : undefined;
+      }
+    }
+  }
+  assert.deepEqual(events.filter((e) => e.endsWith(" solo")),
+    ["INSERT solo", "MODIFY solo", "REMOVE solo"]);
+  assert.equal(events.filter((e) => e === "INSERT many").length, 10);
+  assert.equal(events.length, 13);
 
   await client.send(new DeleteTableCommand({ TableName }));
   await waitUntilTableNotExists(waiter, { TableName });
