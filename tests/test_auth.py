@@ -272,3 +272,41 @@ def test_index_reads_need_the_tables_select(endpoint: Endpoint, roles: Roles,
         assert client.scan(TableName=table, IndexName="by_g")["Count"] == 1
     finally:
         dynamodb.delete_table(TableName=table)
+
+
+def test_stream_reads_need_the_tables_select(endpoint: Endpoint, roles: Roles,
+                                             dynamodb: Any) -> None:
+    """DescribeStream, GetShardIterator and GetRecords read the table; enabling a stream
+    alters it."""
+    import boto3
+
+    table = create_table(dynamodb, [("p", "HASH", "S")], StreamSpecification={
+        "StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    try:
+        arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        admin = boto3.client("dynamodbstreams", endpoint_url=endpoint.url,
+                             region_name="us-east-1", aws_access_key_id=endpoint.access_key,
+                             aws_secret_access_key=endpoint.secret_key)
+        shard = admin.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = admin.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                            ShardIteratorType="LATEST")["ShardIterator"]
+        name, secret = roles.create()
+        streams = boto3.client("dynamodbstreams", endpoint_url=endpoint.url,
+                               region_name="us-east-1", aws_access_key_id=name,
+                               aws_secret_access_key=secret)
+        for call in (lambda: streams.describe_stream(StreamArn=arn),
+                     lambda: streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                                        ShardIteratorType="LATEST"),
+                     lambda: streams.get_records(ShardIterator=iterator)):
+            with pytest.raises(ClientError) as exc:
+                call()
+            assert code_of(exc) == "AccessDeniedException"
+            assert "SELECT" in exc.value.response["Error"]["Message"]
+        with pytest.raises(ClientError) as exc:
+            as_role(endpoint, name, secret).update_table(
+                TableName=table, StreamSpecification={"StreamEnabled": False})
+        assert code_of(exc) == "AccessDeniedException"
+        roles.grant("SELECT", name, table)
+        assert streams.get_records(ShardIterator=iterator)["Records"] == []
+    finally:
+        dynamodb.delete_table(TableName=table)

@@ -13,7 +13,8 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from alternator.config import Config, StreamsConfig, WriteIsolation
-from tests.conftest import (
+
+from conftest import (
     Endpoint,
     ServerThread,
     cassandra_config,

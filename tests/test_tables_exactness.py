@@ -16,7 +16,6 @@ DEFS = [{"AttributeName": "p", "AttributeType": "S"}]
 
 
 @pytest.mark.parametrize("member, value", [
-    ("StreamSpecification", {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}),
     ("SSESpecification", {"Enabled": True}),
     ("DeletionProtectionEnabled", True),
     ("TableClass", "STANDARD_INFREQUENT_ACCESS"),

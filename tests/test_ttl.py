@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from test_streams import read_all, streams_client
 
-from conftest import Endpoint, create_table, error_of
+from conftest import Endpoint, create_table, error_of, unique_table_name
 from test_write_path import shadow
 
 
@@ -132,7 +133,8 @@ def test_two_servers_share_the_expiry_and_one_finishes_alone(endpoint: Endpoint,
     from conftest import cassandra_salted_hash, cassandra_serve_args
     from test_processes import start_process
 
-    name = create_table(dynamodb, [("p", "HASH", "S")])
+    name = create_table(dynamodb, [("p", "HASH", "S")], StreamSpecification={
+        "StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
     try:
         past = str(int(time.time()) - 60)
         for start in range(0, 5000, 25):
@@ -159,8 +161,125 @@ def test_two_servers_share_the_expiry_and_one_finishes_alone(endpoint: Endpoint,
                 time.sleep(1)
             assert dynamodb.scan(TableName=name, Select="COUNT", ConsistentRead=True)[
                 "Count"] == 0
+            # Each item was deleted once: one REMOVE record each, all by the service.
+            time.sleep(1.3)
+            arn = dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+            records = read_all(streams_client(endpoint), arn)
+            removed = [r["dynamodb"]["Keys"]["p"]["S"] for r in records
+                       if r["eventName"] == "REMOVE"]
+            assert sorted(removed) == sorted(str(i) for i in range(5000))
+            assert all(r["userIdentity"]["PrincipalId"] == "dynamodb.amazonaws.com"
+                       for r in records if r["eventName"] == "REMOVE")
         finally:
             first.kill()
             first.wait(30)
+    finally:
+        dynamodb.delete_table(TableName=name)
+
+
+def test_a_dead_servers_range_is_taken_over_within_the_period(tmp_path: Any,
+                                                              monkeypatch: Any) -> None:
+    """A range whose lease holder stopped renewing (died) goes to the next pass within the
+    same period; a finished range is not done again in that period."""
+    import asyncio
+    import uuid
+
+    from alternator.config import Config
+    from alternator.operations import ttl
+    from alternator.schema import KeyAttribute, TableSchema
+    from alternator.storage import ItemWrite
+    from alternator.storage.sqlite import SQLiteStorage
+
+    monkeypatch.setattr(ttl, "LEASE_SECONDS", 1.0)
+    config = Config(ttl_period=3600.0)
+
+    async def scenario() -> list[int]:
+        storage = SQLiteStorage(str(tmp_path / "ttl.db"))
+        await storage.open()
+        try:
+            table = await storage.create_table(TableSchema(
+                "expiring", KeyAttribute("p", "S"), None, (KeyAttribute("p", "S"),),
+                str(uuid.uuid4()), time.time(), ttl_attribute="e"))
+            past = {"N": str(int(time.time()) - 60)}
+            await storage.write(table, [ItemWrite({"p": {"S": str(i)}},
+                                                  {"p": {"S": str(i)}, "e": past})
+                                        for i in range(200)])
+            period = int(time.time() // config.ttl_period)
+            dead = str(uuid.uuid4())  # a server that took every range, then died
+            for segment in range(ttl.SEGMENTS):
+                assert await storage.claim(f"ttl:{table.table_id}:{segment}:{period}", 1.0,
+                                           dead)
+            counts = ttl.ExpiryCounts()
+            first = await ttl.expire_table(storage, config, table, counts)
+            await asyncio.sleep(1.2)  # its leases run out: nobody renews them
+            second = await ttl.expire_table(storage, config, table, counts)
+            await storage.write(table, [ItemWrite({"p": {"S": "late"}},
+                                                  {"p": {"S": "late"}, "e": past})])
+            third = await ttl.expire_table(storage, config, table, counts)  # all done
+            return [first, second, third]
+        finally:
+            await storage.close()
+
+    assert asyncio.run(scenario()) == [0, 200, 0]
+
+
+def test_expiry_racing_updates_that_extend_the_ttl(dynamodb: Any) -> None:
+    """Clients extend the TTL of half the expired items while the service deletes them: an
+    extension that succeeded keeps its item (with its index entry); one that came too late
+    found nothing (its condition failed); every other expired item and entry is gone."""
+    import threading
+
+    name = unique_table_name("race")
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"},
+                              {"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "by_g",
+                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    try:
+        past, future = str(int(time.time()) - 60), str(int(time.time()) + 3600)
+        for start in range(0, 300, 25):
+            dynamodb.batch_write_item(RequestItems={name: [
+                {"PutRequest": {"Item": {"p": {"S": str(i)}, "e": {"N": past},
+                                         "g": {"S": "all"}}}}
+                for i in range(start, start + 25)]})
+        extended: dict[str, bool] = {}
+
+        def extend(keys: list[int]) -> None:
+            for i in keys:
+                try:
+                    dynamodb.update_item(TableName=name, Key={"p": {"S": str(i)}},
+                                         UpdateExpression="SET e = :f",
+                                         ConditionExpression="attribute_exists(p)",
+                                         ExpressionAttributeValues={":f": {"N": future}})
+                    extended[str(i)] = True
+                except ClientError as error:
+                    assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+                    extended[str(i)] = False
+
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": "e"})
+        threads = [threading.Thread(target=extend, args=(list(range(k, 300, 6)),))
+                   for k in (0, 2, 4)]  # the even items, from three clients at once
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        survivors = {k for k, ok in extended.items() if ok}
+        deadline = time.monotonic() + 30
+        while True:
+            left = {i["p"]["S"] for i in dynamodb.scan(TableName=name,
+                                                       ConsistentRead=True)["Items"]}
+            if left == survivors or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert left == survivors
+        assert len(extended) == 150
+        entries = dynamodb.query(TableName=name, IndexName="by_g",
+                                 KeyConditionExpression="g = :g",
+                                 ExpressionAttributeValues={":g": {"S": "all"}})["Items"]
+        assert {e["p"]["S"] for e in entries} == survivors
     finally:
         dynamodb.delete_table(TableName=name)

@@ -6,7 +6,7 @@ every write maintains the index (the write path derives its entries). The backfi
 every item already there its entry:
 
 1. One server process does it: the one that takes the lease ``backfill:<index id>``
-   (``Storage.claim``); the others skip it while the lease lasts.
+   (``Storage.claim``), renewing it after each range; the others skip it while the lease lasts.
 2. It first waits :data:`SETTLE_SECONDS`, longer than any server process keeps a cached schema,
    so that no write still in flight was planned without the index.
 3. It reads the table in :data:`SEGMENTS` token ranges, page by page, and has storage put each
@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -98,8 +99,8 @@ class Backfills:
 
     async def _backfill(self, name: str, index_id: str) -> None:
         try:
-            lease = f"backfill:{index_id}"
-            if not await self._storage.claim(lease, LEASE_SECONDS):
+            lease, holder = f"backfill:{index_id}", str(uuid.uuid4())
+            if not await self._storage.claim(lease, LEASE_SECONDS, holder):
                 return  # another server process is on it
             held_since = time.monotonic()
             await asyncio.sleep(SETTLE_SECONDS)
@@ -122,8 +123,8 @@ class Backfills:
                              index.name, name, segment, SEGMENTS)
                     first = False
                 await self._segment(table, index, segment)
-                if time.monotonic() - held_since > LEASE_SECONDS:
-                    if not await self._storage.claim(lease, LEASE_SECONDS):
+                if time.monotonic() - held_since > LEASE_SECONDS / 3:
+                    if not await self._storage.claim(lease, LEASE_SECONDS, holder):
                         return  # our lease ran out and another process took the work over
                     held_since = time.monotonic()
                 await change_schema(self._storage, name, partial(

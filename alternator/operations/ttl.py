@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 FIVE_YEARS = 5 * 365 * 24 * 3600
 PAGE = 100
 PAUSE_BETWEEN_PAGES = 0.01
+# A range's lease lasts this long between renewals (at most one period).
+LEASE_SECONDS = 30.0
 # A pass divides a table into this many token ranges; in each period, one server process (the
 # one that claims the range's lease for that period) scans each.
 SEGMENTS = 16
@@ -116,25 +120,53 @@ class ExpiryCounts:
 
 async def expire_table(storage: Storage, config: Config, table: TableSchema,
                        counts: ExpiryCounts, now: float | None = None) -> int:
-    """One pass over the ranges of a table this process claims for the current period: delete
-    the items expired at ``now``; how many."""
+    """One pass over the ranges of a table still to do in the current period, each taken
+    with a lease (so that one server process examines it): delete the items expired at
+    ``now``; how many.
+
+    A range's lease lasts :func:`lease_seconds` and is renewed while the range is scanned; a
+    finished range keeps its lease for the rest of the period. A server that dies mid-range
+    stops renewing, and the range goes to the next server process whose pass comes by
+    (passes run every lease period)."""
     period = int((time.time() if now is None else now) // config.ttl_period)
+    seconds = lease_seconds(config)
     deleted = 0
     for segment in range(SEGMENTS):
         lease = f"ttl:{table.table_id}:{segment}:{period}"
-        if await storage.claim(lease, 2 * config.ttl_period):
-            deleted += await _expire_range(storage, config, table, segment, counts, now)
+        holder = str(uuid.uuid4())
+        if not await storage.claim(lease, seconds, holder):
+            continue  # done this period, or another process is on it
+        renew = partial(storage.claim, lease, seconds, holder)
+        done, count = await _expire_range(storage, config, table, segment, counts, now,
+                                          renew, seconds)
+        deleted += count
+        if done:
+            await storage.claim(lease, 2 * config.ttl_period, holder)
     counts.expired[table.name] = counts.expired.get(table.name, 0) + deleted
     return deleted
 
 
+def lease_seconds(config: Config) -> float:
+    """How long a range's lease lasts between renewals (and how often passes run)."""
+    return min(LEASE_SECONDS, config.ttl_period)
+
+
 async def _expire_range(storage: Storage, config: Config, table: TableSchema, segment: int,
-                        counts: ExpiryCounts, now: float | None) -> int:
+                        counts: ExpiryCounts, now: float | None,
+                        renew: Callable[[], Awaitable[bool]],
+                        seconds: float) -> tuple[bool, int]:
+    """Delete a range's expired items; (whether the range was finished, how many). Stops if
+    the lease could not be renewed (another process has taken the range over)."""
     attribute = table.ttl_attribute
     assert attribute is not None
     deleted = 0
     start: Item | None = None
+    renewed = time.monotonic()
     while True:
+        if time.monotonic() - renewed > seconds / 3:
+            if not await renew():
+                return False, deleted
+            renewed = time.monotonic()
         page = await storage.scan(table, segment, SEGMENTS, PAGE, start, consistent=False)
         counts.scanned[table.name] = counts.scanned.get(table.name, 0) + len(page.items)
         at = time.time() if now is None else now
@@ -146,15 +178,16 @@ async def _expire_range(storage: Storage, config: Config, table: TableSchema, se
                                        partial(expired, attribute=attribute, now=at)):
                 deleted += 1
         if page.last_key is None:
-            return deleted
+            return True, deleted
         start = page.last_key
         await asyncio.sleep(PAUSE_BETWEEN_PAGES)
 
 
 async def expiry_loop(storage: Storage, config: Config, counts: ExpiryCounts) -> None:
-    """Every period, one pass over every TTL-enabled table (runs for the server's lifetime)."""
+    """Passes over every TTL-enabled table, every lease period (runs for the server's
+    lifetime); each pass does the ranges of the current period nobody has done or holds."""
     while True:
-        await asyncio.sleep(config.ttl_period)
+        await asyncio.sleep(lease_seconds(config))
         try:
             for name in await storage.list_tables():
                 table = await storage.get_table(name)

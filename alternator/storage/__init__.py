@@ -223,10 +223,11 @@ class Storage(Protocol):
     async def recover(self) -> int:
         """Finish derived writes that a crashed server process left behind; how many."""
 
-    async def claim(self, name: str, seconds: float) -> bool:
+    async def claim(self, name: str, seconds: float, holder: str | None = None) -> bool:
         """Take the lease ``name`` for ``seconds`` if no server process holds it: True for the
-        one process, of all those sharing the backend, that got it (the expiry service divides
-        its work with these)."""
+        one process, of all those sharing the backend, that got it (the expiry service and
+        index backfills divide their work with these). With ``holder`` (a UUID string), a
+        lease already held by that holder is renewed for ``seconds`` from now instead."""
 
     # --- streams (docs/streams.md) ----------------------------------------------------------
     async def add_stream(self, table: TableSchema) -> None:

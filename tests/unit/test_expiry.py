@@ -21,7 +21,7 @@ def one_range(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ttl, "SEGMENTS", 1)
 
 
-async def _always(name: str, seconds: float) -> bool:
+async def _always(name: str, seconds: float, holder: str | None = None) -> bool:
     return True
 
 

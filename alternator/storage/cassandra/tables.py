@@ -87,6 +87,8 @@ class CassandraTables(CassandraBase):
             "remove": f"DELETE FROM {META_KEYSPACE}.tables WHERE table_name = ? IF EXISTS",
             "claim_lease": f"INSERT INTO {META_KEYSPACE}.leases (name, holder) VALUES (?, ?) "
                            "IF NOT EXISTS USING TTL ?",
+            "renew_lease": f"UPDATE {META_KEYSPACE}.leases USING TTL ? SET holder = ? "
+                           "WHERE name = ? IF holder = ?",
             "keyspace_tables": "SELECT table_name FROM system_schema.tables "
                                "WHERE keyspace_name = ?",
         }[name]
@@ -245,10 +247,16 @@ class CassandraTables(CassandraBase):
             result = await self.execute(statement, paging_state=result.paging_state)
         return sorted(names)
 
-    async def claim(self, name: str, seconds: float) -> bool:
-        """A lease is a row that lives ``seconds`` (a CQL TTL), inserted with an LWT."""
-        result = await self.execute(await self._meta_statement("claim_lease"),
-                                    (name, uuid.uuid4(), max(1, int(seconds + 0.999))))
+    async def claim(self, name: str, seconds: float, holder: str | None = None) -> bool:
+        """A lease is a row that lives ``seconds`` (a CQL TTL), inserted with an LWT; its
+        holder renews it with another LWT, conditional on still holding it."""
+        ttl = max(1, int(seconds + 0.999))
+        mine = uuid.UUID(holder) if holder is not None else uuid.uuid4()
+        result = await self.execute(await self._meta_statement("claim_lease"), (name, mine, ttl))
+        if result.was_applied or holder is None:
+            return bool(result.was_applied)
+        result = await self.execute(await self._meta_statement("renew_lease"),
+                                    (ttl, mine, name, mine))
         return bool(result.was_applied)
 
     async def update_table(self, schema: TableSchema, expected: TableSchema | None = None) -> bool:

@@ -10,6 +10,7 @@ this class, each in its own module.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -73,7 +74,8 @@ CREATE TABLE IF NOT EXISTS stream_clock (
 INSERT OR IGNORE INTO stream_clock VALUES (0, 0);
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY,
-    expires REAL NOT NULL
+    expires REAL NOT NULL,
+    holder TEXT
 );
 CREATE TABLE IF NOT EXISTS roles (
     role TEXT PRIMARY KEY,
@@ -130,6 +132,10 @@ class SQLiteBase:
         db.execute(f"PRAGMA synchronous={self._synchronous}")
         db.execute("PRAGMA busy_timeout=10000")
         db.executescript(SCHEMA)
+        # Databases made before leases had holders get the column (NULL: anonymous leases).
+        if "holder" not in {row[1] for row in db.execute("PRAGMA table_info(leases)")}:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process did it
+                db.execute("ALTER TABLE leases ADD COLUMN holder TEXT")
         self._db = db
 
     async def close(self) -> None:

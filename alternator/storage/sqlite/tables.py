@@ -65,14 +65,18 @@ class SQLiteTables(SQLiteBase):
     def _list_tables(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM tables ORDER BY name")]
 
-    async def claim(self, name: str, seconds: float) -> bool:
-        return await self._run(self._claim, name, seconds)
+    async def claim(self, name: str, seconds: float, holder: str | None = None) -> bool:
+        return await self._run(self._claim, name, seconds, holder)
 
-    def _claim(self, name: str, seconds: float) -> bool:
+    def _claim(self, name: str, seconds: float, holder: str | None) -> bool:
         now = time.time()
         with self.transaction() as db:
             db.execute("DELETE FROM leases WHERE expires < ?", (now,))
-            cur = db.execute("INSERT OR IGNORE INTO leases VALUES (?, ?)", (name, now + seconds))
+            cur = db.execute("INSERT OR IGNORE INTO leases (name, expires, holder) "
+                             "VALUES (?, ?, ?)", (name, now + seconds, holder))
+            if cur.rowcount == 0 and holder is not None:
+                cur = db.execute("UPDATE leases SET expires = ? WHERE name = ? AND holder = ?",
+                                 (now + seconds, name, holder))
         return cur.rowcount == 1
 
     async def update_table(self, schema: TableSchema, expected: TableSchema | None = None) -> bool:
