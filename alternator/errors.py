@@ -120,7 +120,22 @@ class ConditionalCheckFailedException(DynamoDBError):
 
 
 class TransactionConflictException(DynamoDBError):
-    pass
+    def __init__(self, message: str = "Transaction is ongoing for the item") -> None:
+        super().__init__(message)
+
+
+class TransactionCanceledException(DynamoDBError):
+    """A write or read transaction cancelled: one reason per action, in action order, each
+    ``{"Code": ...}`` with ``Message`` and ``Item`` where they apply."""
+
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        codes = ", ".join(r["Code"] for r in reasons)
+        super().__init__("Transaction cancelled, please refer cancellation reasons for "
+                         f"specific reasons [{codes}]")
+        self.reasons = reasons
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "CancellationReasons": self.reasons}
 
 
 class ItemCollectionSizeLimitExceededException(DynamoDBError):

@@ -7,7 +7,16 @@ They reach storage only through the ``Storage`` protocol.
 
 from __future__ import annotations
 
-from alternator.operations import batch, items, query, streams, tables, tags, ttl
+from alternator.operations import (
+    batch,
+    items,
+    query,
+    streams,
+    tables,
+    tags,
+    transactions,
+    ttl,
+)
 from alternator.operations.context import Handler, RequestContext
 
 HANDLERS: dict[str, Handler] = {
@@ -28,6 +37,8 @@ HANDLERS: dict[str, Handler] = {
     "Scan": query.scan,
     "BatchGetItem": batch.batch_get_item,
     "BatchWriteItem": batch.batch_write_item,
+    "TransactWriteItems": transactions.transact_write_items,
+    "TransactGetItems": transactions.transact_get_items,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsOfResource": tags.list_tags_of_resource,

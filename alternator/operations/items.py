@@ -26,7 +26,7 @@ _RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 MAX_ITEM_BYTES = 400 * 1024
 
 
-def _check_size(item: Item, message: str) -> Item:
+def check_size(item: Item, message: str) -> Item:
     if item_size(item) > MAX_ITEM_BYTES:
         raise ValidationException(message)
     return item
@@ -44,7 +44,7 @@ def return_values(req: dict[str, Any], allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _return_old_on_failure(req: dict[str, Any]) -> bool:
+def return_old_on_failure(req: dict[str, Any]) -> bool:
     value = fields.optional_enum(req, "ReturnValuesOnConditionCheckFailure", ("ALL_OLD", "NONE"))
     return value == "ALL_OLD"
 
@@ -71,7 +71,7 @@ async def put_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     table = await table_for(ctx, req, permissions.MODIFY)
     item = validate_item(fields.require_map(req, "Item"))
     key = item_key(table, item)
-    _check_size(item, "Item size has exceeded the maximum allowed size")
+    check_size(item, "Item size has exceeded the maximum allowed size")
     return await _replace(ctx, req, table, key, item)
 
 
@@ -106,7 +106,7 @@ async def _replace(ctx: RequestContext, req: dict[str, Any], table: TableSchema,
     returns = return_values(req, ("NONE", "ALL_OLD"))
     mode = capacity.return_mode(req)
     expressions = write_expressions(req)
-    step = checked(expressions, _return_old_on_failure(req), lambda _old: item)
+    step = checked(expressions, return_old_on_failure(req), lambda _old: item)
     needs_read = expressions.condition is not None or returns == "ALL_OLD"
     blind = None if needs_read else write_path.Blind(item)
     result = await write_path.commit(ctx.storage, ctx.config, table, key, step, blind)
@@ -123,18 +123,8 @@ async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
     mode = capacity.return_mode(req)
     expressions = update_expressions(req, table)
     update = expressions.update
-    # An update that only removes (REMOVE, DELETE) creates no item where there is none, while
-    # an empty one does: tests/test_update_missing_item.py.
-    removes_only = update is not None and not (update.set or update.add) and bool(
-        update.remove or update.delete)
-
-    def step(old: Item | None) -> Item | None:
-        if old is None and removes_only:
-            return None
-        new = expr.apply_update(update, old) if update is not None else dict(old or {})
-        new.update(key)  # an update never changes the key; a new item gets it
-        return _check_size(new, "Item size to update has exceeded the maximum allowed size")
-
+    removes_only = _removes_only(update)
+    step = update_step(update, key)
     blind = None
     created: Item | None = None
     if (expressions.condition is None and returns in ("NONE", "UPDATED_NEW")
@@ -146,13 +136,34 @@ async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
         created = step(None) or dict(key)
         blind = _merge_of(update, table, created)
     result = await write_path.commit(ctx.storage, ctx.config, table, key,
-                                     checked(expressions, _return_old_on_failure(req), step),
+                                     checked(expressions, return_old_on_failure(req), step),
                                      blind)
     new = created if isinstance(result.new, write_path.NotRead) else result.new_item
     out = _update_response(returns, update, result.old_item, new)
     if mode == "NONE":
         return out
     return _with_write_capacity(out, table, mode, result.old_item, new)
+
+
+def _removes_only(update: expr.Update | None) -> bool:
+    """An update that only removes (REMOVE, DELETE) creates no item where there is none, while
+    an empty one does: tests/test_update_missing_item.py."""
+    return update is not None and not (update.set or update.add) and bool(
+        update.remove or update.delete)
+
+
+def update_step(update: expr.Update | None, key: Item) -> write_path.Apply:
+    """What UpdateItem (or a transaction's Update) does to the item as it is."""
+    removes_only = _removes_only(update)
+
+    def step(old: Item | None) -> Item | None:
+        if old is None and removes_only:
+            return None
+        new = expr.apply_update(update, old) if update is not None else dict(old or {})
+        new.update(key)  # an update never changes the key; a new item gets it
+        return check_size(new, "Item size to update has exceeded the maximum allowed size")
+
+    return step
 
 
 def _with_write_capacity(out: dict[str, Any], table: TableSchema, mode: capacity.Mode,

@@ -50,7 +50,7 @@ from alternator.errors import (
     ValidationException,
 )
 from alternator.schema import TableSchema
-from alternator.storage import ItemWrite, Merge, Storage
+from alternator.storage import UNCONDITIONAL, ItemWrite, Merge, Storage
 from alternator.streams.records import put_of
 from alternator.values import Item
 
@@ -198,6 +198,22 @@ def batch_writes(storage: Storage, config: Config, table: TableSchema,
             indexes.check_item(table, new)
     return [partial(commit, storage, config, table, key, partial(_replace, new), Blind(new))
             for key, new in writes]
+
+
+def transaction_plan(config: Config, table: TableSchema, key: Item, apply: Apply,
+                     ) -> Callable[[Item | None], ItemWrite | None]:
+    """A transaction's write action as the backend runs it (storage.TxAction): the write it
+    makes to the item as it is, with the derived rows and stream record that follow, exactly
+    as a single write's."""
+
+    def plan(old: Item | None) -> ItemWrite | None:
+        new = apply(old)
+        if new is not None and table.indexes:
+            indexes.check_item(table, new)
+        return ItemWrite(key, new, UNCONDITIONAL, change(table, old, new, config.test_hooks),
+                         put_of(table, old, new))
+
+    return plan
 
 
 def _replace(new: Item | None, _old: Item | None) -> Item | None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from alternator.errors import ConditionalCheckFailedException, DynamoDBError
 from alternator.schema import IndexSchema, TableSchema
 from alternator.values import AttributeValue, Item
 
@@ -105,6 +106,35 @@ class ItemWrite:
     expected: Version | _Unconditional = UNCONDITIONAL
     derived: DerivedChange = NO_CHANGE
     stream: StreamPut | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TxAction:
+    """One action of a write transaction (docs/transactions.md): ``plan(old)`` is the write the
+    action makes to the item as it is (None: it writes nothing, a condition check); it raises
+    ConditionalCheckFailedException (or another DynamoDBError) to cancel the transaction. It is
+    pure and may run more than once."""
+
+    table: TableSchema
+    key: Item
+    plan: Callable[[Item | None], ItemWrite | None]
+
+
+@dataclass(frozen=True, slots=True)
+class TxCancel:
+    """Why an action cancelled its transaction: DynamoDB's cancellation reason code, its
+    message, and the item a failed condition saw (when asked for)."""
+
+    code: str  # "ConditionalCheckFailed", "TransactionConflict", "ValidationError"
+    message: str
+    item: Item | None = None
+
+
+def cancel_of(error: DynamoDBError) -> TxCancel:
+    """The cancellation reason of a transaction action whose plan refused it."""
+    if isinstance(error, ConditionalCheckFailedException):
+        return TxCancel("ConditionalCheckFailed", error.message, error.item)
+    return TxCancel("ValidationError", error.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +258,17 @@ class Storage(Protocol):
         one process, of all those sharing the backend, that got it (the expiry service and
         index backfills divide their work with these). With ``holder`` (a UUID string), a
         lease already held by that holder is renewed for ``seconds`` from now instead."""
+
+    # --- transactions (docs/transactions.md) ------------------------------------------------
+    async def transact(self, actions: Sequence[TxAction]) -> list[TxCancel | None] | None:
+        """Apply every action's write, atomically and isolated from other transactions; None
+        when committed, else (nothing written) one entry per action, the reasons of those that
+        cancelled it."""
+
+    async def read_together(self, reads: Sequence[tuple[TableSchema, Item]]
+                            ) -> list[Item | None] | None:
+        """The items as they all were at one moment (no write transaction half applied);
+        None when a running transaction holds one of them."""
 
     # --- streams (docs/streams.md) ----------------------------------------------------------
     async def add_stream(self, table: TableSchema) -> None:

@@ -1,7 +1,8 @@
 """The Cassandra / ScyllaDB backend, through cassandra-driver, one module per responsibility:
 
 session.py (connection, hand-off to the loop), tables.py (metadata and DDL), items.py (reads and
-writes), intents.py (derived rows that survive a crash), scans.py (Query and Scan), roles.py
+writes), intents.py (derived rows that survive a crash), transactions.py (TransactWriteItems and
+TransactGetItems over LWT), scans.py (Query and Scan), roles.py
 (CQL roles and permissions), system.py (system tables, topology).
 """
 
@@ -10,9 +11,10 @@ from __future__ import annotations
 from alternator.storage.cassandra.roles import CassandraRoles
 from alternator.storage.cassandra.scans import CassandraScans
 from alternator.storage.cassandra.system import CassandraSystem
+from alternator.storage.cassandra.transactions import CassandraTransactions
 
 __all__ = ["CassandraStorage"]
 
 
-class CassandraStorage(CassandraScans, CassandraRoles, CassandraSystem):
+class CassandraStorage(CassandraScans, CassandraTransactions, CassandraRoles, CassandraSystem):
     """Every part of the Cassandra backend, over one driver session."""

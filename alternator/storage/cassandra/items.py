@@ -49,6 +49,24 @@ NULL_VERSION = "null"
 # derived rows, as a crash would.
 _CRASH_AFTER_ITEM_WRITE = os.environ.get("ALTERNATOR_TEST_CRASH_AFTER_ITEM_WRITE") == "1"
 _TIE_MASK = 2**63 - 1
+# Lock versions (transactions.py, docs/transactions.md): these upper 16 bits, which no real
+# version's timestamp reaches, then a transaction's 112-bit ID. PRESENT: the item existed
+# when it was locked; ABSENT: it did not, and such a row is not an item (reads skip it).
+LOCK_PRESENT = 0xFFFF
+LOCK_ABSENT = 0xFFFE
+LOCK_ID_BITS = 112
+
+
+def is_lock(version: Version | uuid.UUID) -> bool:
+    if version is None or version == NULL_VERSION:
+        return False
+    value = version if isinstance(version, uuid.UUID) else uuid.UUID(version)
+    return value.int >> LOCK_ID_BITS in (LOCK_PRESENT, LOCK_ABSENT)
+
+
+def is_absent_lock(version: uuid.UUID | None) -> bool:
+    """Whether a row is only a transaction's lock on an item that does not exist (yet)."""
+    return version is not None and version.int >> LOCK_ID_BITS == LOCK_ABSENT
 
 
 def new_version(after: int = 0) -> uuid.UUID:
@@ -80,6 +98,8 @@ class Statements:
     touch: Any = None
     merge_set: Any = None
     merge_remove: Any = None
+    set_version_if: Any = None
+    insert_version_if_absent: Any = None
     stream_put: Any = None
     stream_read: Any = None
     by_query: dict[tuple[Any, ...], Any] = field(default_factory=dict)
@@ -155,7 +175,7 @@ class CassandraItems(CassandraIntents):
         serial = prepare(read)
         serial.consistency_level = self._cl.LOCAL_SERIAL
         stmts = Statements(
-            get=prepare(f'SELECT ":attrs" FROM {name} WHERE {where}'),
+            get=prepare(f'SELECT ":attrs", ":version" FROM {name} WHERE {where}'),
             get_versioned=versioned,
             get_serial=serial,
             put=prepare(f'INSERT INTO {name} ({", ".join(cols)}, ":attrs", ":version") '
@@ -172,6 +192,12 @@ class CassandraItems(CassandraIntents):
             touch=prepare(f'INSERT INTO {name} ({", ".join(cols)}, ":version") '
                           f"VALUES ({marks}, ?)"),
             merge_set=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" + ? WHERE {where}'),
+            # A transaction's lock and its release (transactions.py).
+            set_version_if=prepare(f'UPDATE {name} SET ":version" = ? WHERE {where} '
+                                   'IF ":version" = ?'),
+            insert_version_if_absent=prepare(
+                f'INSERT INTO {name} ({", ".join(cols)}, ":version") VALUES ({marks}, ?) '
+                "IF NOT EXISTS"),
             merge_remove=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" - ? WHERE {where}'),
         )
         return stmts
@@ -183,7 +209,9 @@ class CassandraItems(CassandraIntents):
         bound = stmts.get.bind(key_values(table, key))
         bound.consistency_level = self._cl.LOCAL_QUORUM if consistent else self._cl.LOCAL_ONE
         rows = (await self.execute(bound)).current_rows
-        return with_attrs(key, rows[0][0]) if rows else None
+        if not rows or is_absent_lock(rows[0][1]):
+            return None
+        return with_attrs(key, rows[0][0])
 
     async def read_versioned(
         self, table: TableSchema, key: Item, serial: bool
@@ -328,7 +356,8 @@ class CassandraItems(CassandraIntents):
         if expected is UNCONDITIONAL or expected is None:
             return 0
         assert isinstance(expected, str)
-        return version_time(expected)
+        # A transaction applying its write replaces its lock, whose "time" is not a time.
+        return 0 if is_lock(expected) else version_time(expected)
 
     async def _write_item(self, table: TableSchema, stmts: Statements, w: ItemWrite,
                           version: uuid.UUID) -> bool:

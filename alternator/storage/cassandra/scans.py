@@ -11,7 +11,12 @@ from typing import Any
 
 from alternator.schema import TableSchema
 from alternator.storage import Page, SortCondition
-from alternator.storage.cassandra.items import CassandraItems, key_columns, qualified
+from alternator.storage.cassandra.items import (
+    CassandraItems,
+    is_absent_lock,
+    key_columns,
+    qualified,
+)
 from alternator.storage.cassandra.tables import key_column
 from alternator.storage.codec import key_to_cql, row_to_item, segment_of, segment_range
 from alternator.values import AttributeValue, Item
@@ -50,7 +55,7 @@ class CassandraScans(CassandraItems):
             if table.sort_key is not None:
                 order = f" ORDER BY {key_column(table.sort_key.name)} {'ASC' if forward else 'DESC'}"
             statement = await self.prepare(
-                f"SELECT {', '.join(key_columns(table))}, \":attrs\" FROM "
+                f"SELECT {', '.join(key_columns(table))}, \":version\", \":attrs\" FROM "
                 f"{qualified(table)} WHERE {' AND '.join(where)}{order} LIMIT ?",
             )
             stmts.by_query[shape] = statement
@@ -74,8 +79,8 @@ class CassandraScans(CassandraItems):
                 rest = await self.query(table, start_key[table.partition_key.name], None, True,
                                         limit, start_key, consistent)
                 items = rest.items
-                if len(items) == limit:
-                    return Page(items, {n: items[-1][n] for n in table.key_names})
+                if rest.last_key is not None:
+                    return Page(items, rest.last_key)
             pk = key_column(table.partition_key.name)
             statement = await self._scan_statement(table, f"token({pk}) > token(?)")
             params: list[Any] = [key_to_cql(table.partition_key, start_key[table.partition_key.name]),
@@ -84,9 +89,7 @@ class CassandraScans(CassandraItems):
             statement = await self._scan_statement(table, f"token({key_column(table.partition_key.name)}) >= ?")
             params = [low, high - 1, limit]
         page = await self._page(table, statement, params, limit - len(items), consistent)
-        items += page.items
-        last = {n: items[-1][n] for n in table.key_names} if len(items) == limit and items else None
-        return Page(items, last)
+        return Page(items + page.items, page.last_key)
 
     async def scan_derived(
         self, table: TableSchema, space: str, segment: int, total_segments: int, limit: int,
@@ -147,7 +150,7 @@ class CassandraScans(CassandraItems):
         if statement is None:
             pk = key_column(table.partition_key.name)
             statement = await self.prepare(
-                f"SELECT {', '.join(key_columns(table))}, \":attrs\" FROM "
+                f"SELECT {', '.join(key_columns(table))}, \":version\", \":attrs\" FROM "
                 f"{qualified(table)} WHERE {lower} AND token({pk}) <= ? LIMIT ?",
             )
             stmts.by_query[shape] = statement
@@ -162,8 +165,15 @@ class CassandraScans(CassandraItems):
         bound.fetch_size = limit
         rows = (await self.execute(bound)).current_rows
         has_sort = table.sort_key is not None
-        items = [row_to_item(table, r[0], r[1] if has_sort else None, r[-1]) for r in rows]
-        last = {n: items[-1][n] for n in table.key_names} if len(items) == limit and items else None
+        # Rows that only lock an absent item for a transaction are not items; the page still
+        # ends where its last row does.
+        items = [row_to_item(table, r[0], r[1] if has_sort else None, r[-1]) for r in rows
+                 if not is_absent_lock(r[-2])]
+        last = None
+        if len(rows) == limit:
+            r = rows[-1]
+            last = {n: v for n, v in row_to_item(table, r[0], r[1] if has_sort else None,
+                                                  None).items() if n in table.key_names}
         return Page(items, last)
 
 

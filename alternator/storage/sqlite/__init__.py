@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from alternator.storage.sqlite.items import SQLiteItems
 from alternator.storage.sqlite.roles import SQLiteRoles
 from alternator.storage.sqlite.scans import SQLiteScans
 from alternator.storage.sqlite.system import SQLiteSystem
 from alternator.storage.sqlite.tables import SQLiteTables
+from alternator.storage.sqlite.transactions import SQLiteTransactions
 
 __all__ = ["SQLiteStorage"]
 
 
-class SQLiteStorage(SQLiteTables, SQLiteItems, SQLiteScans, SQLiteRoles, SQLiteSystem):
+class SQLiteStorage(SQLiteTables, SQLiteTransactions, SQLiteScans, SQLiteRoles,
+                    SQLiteSystem):
     """Every part of the embedded backend, over one connection."""

@@ -1,0 +1,58 @@
+"""The embedded backend's transactions: each is one SQLite transaction (docs/transactions.md).
+
+Under ``BEGIN IMMEDIATE`` the database's write lock is held from the first read to the commit,
+so a transaction's reads, conditions and writes are isolated from every other write of every
+server process sharing the file, and its writes (with their derived rows and stream records)
+commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from alternator.errors import DynamoDBError
+from alternator.schema import TableSchema
+from alternator.storage import UNCONDITIONAL, ItemWrite, TxAction, TxCancel, cancel_of
+from alternator.storage.sqlite.items import SQLiteItems, locate
+from alternator.values import Item
+
+
+class SQLiteTransactions(SQLiteItems):
+    async def transact(self, actions: Sequence[TxAction]) -> list[TxCancel | None] | None:
+        return await self._run(self._transact, actions)
+
+    def _transact(self, actions: Sequence[TxAction]) -> list[TxCancel | None] | None:
+        with self.transaction() as db:
+            writes: list[tuple[TableSchema, ItemWrite]] = []
+            reasons: list[TxCancel | None] = []
+            for action in actions:
+                old = self._read(locate(action.table, action.key))[0]
+                try:
+                    write = action.plan(old)
+                except DynamoDBError as error:
+                    reasons.append(cancel_of(error))
+                    continue
+                reasons.append(None)
+                if write is not None:
+                    writes.append((action.table, write))
+            if any(reasons):
+                return reasons  # nothing written: the transaction commits empty
+            for table, w in writes:
+                data = orjson.dumps(w.new) if isinstance(w.new, dict) else w.new
+                self._apply(db, (locate(table, w.key), data, UNCONDITIONAL, w.derived, w.key,
+                                 w.stream))
+        return None
+
+    async def read_together(self, reads: Sequence[tuple[TableSchema, Item]]
+                            ) -> list[Item | None] | None:
+        return await self._run(self._read_together, reads)
+
+    def _read_together(self, reads: Sequence[tuple[TableSchema, Item]]) -> list[Item | None]:
+        db = self.db
+        db.execute("BEGIN")  # one snapshot for every read
+        try:
+            return [self._read(locate(table, key))[0] for table, key in reads]
+        finally:
+            db.execute("COMMIT")

@@ -1,0 +1,269 @@
+"""TransactWriteItems and TransactGetItems, black-box on both backends (docs/transactions.md)."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from test_streams import read_all, settle, streams_client
+
+from conftest import Endpoint, create_table, error_of, new_key
+
+
+@pytest.fixture(scope="module")
+def tables(dynamodb: Any) -> Iterator[tuple[str, str]]:
+    first = create_table(dynamodb, [("p", "HASH", "S")])
+    second = create_table(dynamodb, [("p", "HASH", "S"), ("c", "RANGE", "N")])
+    yield first, second
+    dynamodb.delete_table(TableName=first)
+    dynamodb.delete_table(TableName=second)
+
+
+def S(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def N(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def get(dynamodb: Any, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    return dict(item) if item is not None else None
+
+
+def cancelled(exc: pytest.ExceptionInfo[Any]) -> list[dict[str, Any]]:
+    assert error_of(exc)[0] == "TransactionCanceledException"
+    return list(exc.value.response["CancellationReasons"])
+
+
+def test_every_action_kind_commits_together(dynamodb: Any, tables: tuple[str, str]) -> None:
+    first, second = tables
+    a, b, c, d = (new_key() for _ in range(4))
+    dynamodb.put_item(TableName=first, Item={"p": S(b), "n": N(1)})
+    dynamodb.put_item(TableName=first, Item={"p": S(c)})
+    dynamodb.put_item(TableName=second, Item={"p": S(d), "c": N(1), "ok": {"BOOL": True}})
+    dynamodb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": first, "Item": {"p": S(a), "v": S("new")},
+                 "ConditionExpression": "attribute_not_exists(p)"}},
+        {"Update": {"TableName": first, "Key": {"p": S(b)}, "UpdateExpression": "SET n = n + :one",
+                    "ExpressionAttributeValues": {":one": N(1)}}},
+        {"Delete": {"TableName": first, "Key": {"p": S(c)}}},
+        {"ConditionCheck": {"TableName": second, "Key": {"p": S(d), "c": N(1)},
+                            "ConditionExpression": "ok = :t",
+                            "ExpressionAttributeValues": {":t": {"BOOL": True}}}},
+    ])
+    assert get(dynamodb, first, {"p": S(a)}) == {"p": S(a), "v": S("new")}
+    assert get(dynamodb, first, {"p": S(b)}) == {"p": S(b), "n": N(2)}
+    assert get(dynamodb, first, {"p": S(c)}) is None
+    assert get(dynamodb, second, {"p": S(d), "c": N(1)}) == {
+        "p": S(d), "c": N(1), "ok": {"BOOL": True}}
+
+
+def test_a_failed_condition_cancels_everything(dynamodb: Any, tables: tuple[str, str]) -> None:
+    first, _ = tables
+    a, b = new_key(), new_key()
+    dynamodb.put_item(TableName=first, Item={"p": S(b), "n": N(5)})
+    with pytest.raises(ClientError) as exc:
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": first, "Item": {"p": S(a)}}},
+            {"Update": {"TableName": first, "Key": {"p": S(b)}, "UpdateExpression": "SET n = :z",
+                        "ConditionExpression": "n > :ten",
+                        "ExpressionAttributeValues": {":z": N(0), ":ten": N(10)},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        ])
+    reasons = cancelled(exc)
+    assert reasons == [{"Code": "None"},
+                       {"Code": "ConditionalCheckFailed",
+                        "Message": "The conditional request failed",
+                        "Item": {"p": S(b), "n": N(5)}}]
+    assert error_of(exc)[1] == ("Transaction cancelled, please refer cancellation reasons for "
+                                "specific reasons [None, ConditionalCheckFailed]")
+    assert get(dynamodb, first, {"p": S(a)}) is None
+    assert get(dynamodb, first, {"p": S(b)}) == {"p": S(b), "n": N(5)}
+
+
+def test_condition_check_failure_without_the_item(dynamodb: Any,
+                                                  tables: tuple[str, str]) -> None:
+    first, _ = tables
+    with pytest.raises(ClientError) as exc:
+        dynamodb.transact_write_items(TransactItems=[
+            {"ConditionCheck": {"TableName": first, "Key": {"p": S(new_key())},
+                                "ConditionExpression": "attribute_exists(p)"}}])
+    assert cancelled(exc) == [{"Code": "ConditionalCheckFailed",
+                               "Message": "The conditional request failed"}]
+
+
+def test_an_update_that_cannot_apply_is_a_validation_error(dynamodb: Any,
+                                                           tables: tuple[str, str]) -> None:
+    first, _ = tables
+    a = new_key()
+    dynamodb.put_item(TableName=first, Item={"p": S(a), "s": S("text")})
+    with pytest.raises(ClientError) as exc:
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": first, "Item": {"p": S(new_key())}}},
+            {"Update": {"TableName": first, "Key": {"p": S(a)},
+                        "UpdateExpression": "SET s = s + :one",
+                        "ExpressionAttributeValues": {":one": N(1)}}}])
+    reasons = cancelled(exc)
+    assert [r["Code"] for r in reasons] == ["None", "ValidationError"]
+    assert "operand" in reasons[1]["Message"]
+
+
+@pytest.mark.parametrize("items, message", [
+    ([], "Member must have length greater than or equal to 1"),
+    ([{"ConditionCheck": {"TableName": "x", "Key": {"p": {"S": "a"}},
+                          "ConditionExpression": "attribute_exists(p)"}}] * 101,
+     "Member must have length less than or equal to 100"),
+])
+def test_action_count_limits(raw_dynamodb: Any, items: list[Any], message: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.transact_write_items(TransactItems=items)
+    assert error_of(exc)[0] == "ValidationException"
+    assert message in error_of(exc)[1]
+
+
+def test_validation_errors(raw_dynamodb: Any, tables: tuple[str, str]) -> None:
+    first, _ = tables
+    key = {"p": S(new_key())}
+    cases = [
+        ([{"Put": {"TableName": first, "Item": key}},
+          {"Delete": {"TableName": first, "Key": key}}],
+         "ValidationException",
+         "Transaction request cannot include multiple operations on one item"),
+        ([{"Put": {"TableName": first, "Item": key}, "Delete": {"TableName": first, "Key": key}}],
+         "ValidationException", None),
+        ([{"ConditionCheck": {"TableName": first, "Key": key}}], "ValidationException", None),
+        ([{"Update": {"TableName": first, "Key": key}}], "ValidationException", None),
+        ([{"Put": {"TableName": "no_such_table_here", "Item": key}}],
+         "ResourceNotFoundException", None),
+        ([{"Put": {"TableName": first, "Item": {"q": S("x")}}}], "ValidationException", None),
+    ]
+    for items, code, message in cases:
+        with pytest.raises(ClientError) as exc:
+            raw_dynamodb.transact_write_items(TransactItems=items)
+        assert error_of(exc)[0] == code, items
+        if message is not None:
+            assert error_of(exc)[1] == message
+    assert get(raw_dynamodb, first, key) is None
+
+
+def test_consumed_capacity_is_doubled(dynamodb: Any, tables: tuple[str, str]) -> None:
+    first, second = tables
+    out = dynamodb.transact_write_items(ReturnConsumedCapacity="TOTAL", TransactItems=[
+        {"Put": {"TableName": first, "Item": {"p": S(new_key())}}},
+        {"Put": {"TableName": first, "Item": {"p": S(new_key()), "big": S("x" * 1500)}}},
+        {"Put": {"TableName": second, "Item": {"p": S(new_key()), "c": N(1)}}},
+    ])
+    used = {c["TableName"]: c["CapacityUnits"] for c in out["ConsumedCapacity"]}
+    assert used == {first: 2.0 + 4.0, second: 2.0}
+
+
+def test_transact_get_items(dynamodb: Any, tables: tuple[str, str]) -> None:
+    first, second = tables
+    a = new_key()
+    dynamodb.put_item(TableName=first, Item={"p": S(a), "x": N(1), "y": N(2)})
+    out = dynamodb.transact_get_items(ReturnConsumedCapacity="TOTAL", TransactItems=[
+        {"Get": {"TableName": first, "Key": {"p": S(a)}, "ProjectionExpression": "#y",
+                 "ExpressionAttributeNames": {"#y": "y"}}},
+        {"Get": {"TableName": second, "Key": {"p": S(a), "c": N(1)}}},
+    ])
+    assert out["Responses"] == [{"Item": {"y": N(2)}}, {}]
+    used = {c["TableName"]: c["CapacityUnits"] for c in out["ConsumedCapacity"]}
+    assert used == {first: 2.0, second: 2.0}
+
+
+def test_streams_follow_committed_transactions_only(endpoint: Endpoint, dynamodb: Any) -> None:
+    name = create_table(dynamodb, [("p", "HASH", "S")], StreamSpecification={
+        "StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    try:
+        arn = dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": name, "Item": {"p": S("one")}}},
+            {"Put": {"TableName": name, "Item": {"p": S("two")}}}])
+        with pytest.raises(ClientError):
+            dynamodb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": name, "Item": {"p": S("three")}}},
+                {"Delete": {"TableName": name, "Key": {"p": S("one")},
+                            "ConditionExpression": "attribute_not_exists(p)"}}])
+        settle(endpoint)
+        records = read_all(streams_client(endpoint), arn)
+        assert sorted((r["eventName"], r["dynamodb"]["Keys"]["p"]["S"]) for r in records) == [
+            ("INSERT", "one"), ("INSERT", "two")]
+    finally:
+        dynamodb.delete_table(TableName=name)
+
+
+def test_bank_transfers_keep_the_total(endpoint: Endpoint, dynamodb: Any) -> None:
+    """Clients move money between 20 accounts in transactions (never below zero) while
+    others read random sets of accounts in TransactGetItems: no read of all the accounts sees
+    another total, and at the end the total is the one at the start."""
+    name = create_table(dynamodb, [("p", "HASH", "S")])
+    accounts = [f"acct{i}" for i in range(20)]
+    try:
+        for account in accounts:
+            dynamodb.put_item(TableName=name, Item={"p": S(account), "b": N(100)})
+        stop = time.monotonic() + 8
+        errors: list[str] = []
+        totals: list[int] = []
+        done = {"transfers": 0, "conflicts": 0}
+
+        def transfer(seed: int) -> None:
+            client = endpoint.client()
+            rng = random.Random(seed)
+            while time.monotonic() < stop:
+                x, y = rng.sample(accounts, 2)
+                amount = rng.randrange(1, 40)
+                try:
+                    client.transact_write_items(TransactItems=[
+                        {"Update": {"TableName": name, "Key": {"p": S(x)},
+                                    "UpdateExpression": "SET b = b - :a",
+                                    "ConditionExpression": "b >= :a",
+                                    "ExpressionAttributeValues": {":a": N(amount)}}},
+                        {"Update": {"TableName": name, "Key": {"p": S(y)},
+                                    "UpdateExpression": "SET b = b + :a",
+                                    "ExpressionAttributeValues": {":a": N(amount)}}}])
+                    done["transfers"] += 1
+                except ClientError as error:
+                    code = error.response["Error"]["Code"]
+                    if code != "TransactionCanceledException":
+                        errors.append(code)
+                    done["conflicts"] += 1
+
+        def audit(seed: int) -> None:
+            client = endpoint.client()
+            rng = random.Random(seed)
+            while time.monotonic() < stop:
+                chosen = accounts if rng.random() < 0.5 else rng.sample(accounts, 5)
+                try:
+                    out = client.transact_get_items(TransactItems=[
+                        {"Get": {"TableName": name, "Key": {"p": S(a)}}} for a in chosen])
+                except ClientError as error:
+                    if error.response["Error"]["Code"] != "TransactionCanceledException":
+                        errors.append(error.response["Error"]["Code"])
+                    continue
+                balances = [int(r["Item"]["b"]["N"]) for r in out["Responses"]]
+                if any(b < 0 for b in balances):
+                    errors.append(f"negative balance {balances}")
+                if len(chosen) == len(accounts):
+                    totals.append(sum(balances))
+
+        threads = [threading.Thread(target=transfer, args=(i,)) for i in range(4)]
+        threads += [threading.Thread(target=audit, args=(100 + i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors[:5]
+        assert done["transfers"] > 10
+        assert totals and set(totals) == {2000}
+        final = sum(int(i["b"]["N"]) for i in dynamodb.scan(TableName=name,
+                                                            ConsistentRead=True)["Items"])
+        assert final == 2000
+    finally:
+        dynamodb.delete_table(TableName=name)
