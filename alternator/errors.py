@@ -124,6 +124,16 @@ class TransactionConflictException(DynamoDBError):
         super().__init__(message)
 
 
+class IdempotentParameterMismatchException(DynamoDBError):
+    pass
+
+
+class TransactionInProgressException(DynamoDBError):
+    def __init__(self, message: str = "The transaction with the given request token is "
+                 "already in progress.") -> None:
+        super().__init__(message)
+
+
 class TransactionCanceledException(DynamoDBError):
     """A write or read transaction cancelled: one reason per action, in action order, each
     ``{"Code": ...}`` with ``Message`` and ``Item`` where they apply."""

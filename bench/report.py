@@ -108,6 +108,12 @@ def comparisons(results: Results, workers: int) -> dict[str, Any]:
     for name in (*cass, sqlite):
         add(f"put with a NEW_AND_OLD_IMAGES stream / put: {name}",
             (name, _get(results, name, w.STREAM_PUT_RUN)), (name, _get(results, name, "put")))
+    for name in (*cass, sqlite):
+        put_ops = _get(results, name, "put")
+        for size in (2, 10):
+            txn = _get(results, name, f"txn{size}")
+            add(f"items/s: TransactWriteItems of {size} / single PutItems: {name}",
+                (name, txn * size if txn is not None else None), (name, put_ops))
     put = _get(results, "cassandra-w1", "put")
     for policy in ("always_use_lwt", "only_rmw_uses_lwt", "unsafe_rmw"):
         add(f"cond_update under {policy} / plain put (1 worker)",

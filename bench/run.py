@@ -114,6 +114,7 @@ def server_runs() -> list[Run]:
     stream, and the stream's delay (the server's targets)."""
     return [*standard_runs(), Run(w.GSI_PUT_RUN, "put_gsi", w.GSI),
             Run(w.STREAM_PUT_RUN, "put_stream", w.STREAM),
+            Run("txn2", "txn2"), Run("txn10", "txn10"),
             Run("stream_delay", "stream_delay", w.STREAM, concurrency=1)]
 
 

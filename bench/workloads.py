@@ -19,6 +19,8 @@ Workloads (each a closed loop over pre-signed requests picked uniformly from the
                   turns), so each one writes a stream record. Server targets only, beside
                   ``put``; ``stream_delay`` (bench/stream_delay.py) then measures how long a
                   record takes from the write's acknowledgement to a reader.
+- ``txn2``, ``txn10`` TransactWriteItems of 2 (10) Puts of distinct ``bench_kv`` items, beside
+                  ``put``: the report compares items written per second (server targets only).
 """
 
 from __future__ import annotations
@@ -171,6 +173,13 @@ def requests(workload: str, table: str = KV) -> list[tuple[str, dict[str, Any]]]
             rng.shuffle(round_)
             out += round_
         return out
+    elif workload in ("txn2", "txn10"):
+        size = int(workload[3:])
+        keys = list(range(ITEMS))
+        rng.shuffle(keys)
+        return [("TransactWriteItems", {"TransactItems": [
+            {"Put": {"TableName": table, "Item": kv_item(i)}} for i in keys[j:j + size]]})
+            for j in range(0, ITEMS - size + 1, size)]
     elif workload == "mix":
         gets, puts = requests("get", table), requests("put", table)
         return [r for pair in zip(gets, puts, strict=True) for r in pair]

@@ -23,6 +23,7 @@ WRONG_SHAPES: list[Any] = [None, 7, "text", True, [], {}, [1, "x"], {"x": 1}, {"
 
 def templates(table: str) -> dict[str, dict[str, Any]]:
     key = {"p": {"S": "k"}}
+    arn = f"arn:aws:dynamodb:us-east-1:000000000000:table/{table}"
     return {
         "PutItem": {"TableName": table, "Item": {**key, "a": {"N": "1"}},
                     "ConditionExpression": "a = :v", "ExpressionAttributeValues": {":v": {"N": "1"}},
@@ -88,7 +89,41 @@ def templates(table: str) -> dict[str, dict[str, Any]]:
                         "Tags": [{"Key": "k", "Value": "v"}]},
         "UpdateTable": {"TableName": table, "BillingMode": "PAY_PER_REQUEST"},
         "ListTables": {"Limit": 3, "ExclusiveStartTableName": "abc"},
+        "TransactWriteItems": {
+            "TransactItems": [
+                {"Put": {"TableName": table, "Item": key,
+                         "ConditionExpression": "attribute_not_exists(#n)",
+                         "ExpressionAttributeNames": {"#n": "n"},
+                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+                {"Update": {"TableName": table, "Key": {"p": {"S": "u"}},
+                            "UpdateExpression": "SET a = :v",
+                            "ExpressionAttributeValues": {":v": {"N": "1"}}}},
+                {"Delete": {"TableName": table, "Key": {"p": {"S": "d"}}}},
+                {"ConditionCheck": {"TableName": table, "Key": {"p": {"S": "c"}},
+                                    "ConditionExpression": "attribute_not_exists(p)"}}],
+            "ReturnConsumedCapacity": "TOTAL", "ClientRequestToken": "token",
+            "ReturnItemCollectionMetrics": "NONE"},
+        "TransactGetItems": {"TransactItems": [{"Get": {
+            "TableName": table, "Key": key, "ProjectionExpression": "#a",
+            "ExpressionAttributeNames": {"#a": "a"}}}], "ReturnConsumedCapacity": "TOTAL"},
+        f"{STREAMS}ListStreams": {"TableName": table, "Limit": 5,
+                                  "ExclusiveStartStreamArn": f"{arn}/stream/x"},
+        f"{STREAMS}DescribeStream": {"StreamArn": f"{arn}/stream/x", "Limit": 5,
+                                     "ExclusiveStartShardId": "shardId-1"},
+        f"{STREAMS}GetShardIterator": {"StreamArn": f"{arn}/stream/x", "ShardId": "shardId-1",
+                                       "ShardIteratorType": "AT_SEQUENCE_NUMBER",
+                                       "SequenceNumber": "1"},
+        f"{STREAMS}GetRecords": {"ShardIterator": "WzFd", "Limit": 5},
     }
+
+
+STREAMS = "DynamoDBStreams_20120810."
+
+
+def amz_target(operation: str) -> str:
+    """The X-Amz-Target of a template's operation (``Name#variant``)."""
+    name = operation.split("#")[0]
+    return name if name.startswith(STREAMS) else f"DynamoDB_20120810.{name}"
 
 
 def cases() -> list[tuple[str, str, int]]:
@@ -105,8 +140,7 @@ def test_wrong_shapes_are_client_errors(endpoint: Endpoint, table_hash: str, ope
                                         member: str, shape: int) -> None:
     request = templates(table_hash)[operation]
     request[member] = WRONG_SHAPES[shape]
-    status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{operation.split('#')[0]}",
-                                 json.dumps(request).encode())
+    status, body = dynamodb_call(endpoint, amz_target(operation), json.dumps(request).encode())
     assert status < 500, body
     if status >= 400:
         assert "__type" in body and ("message" in body or "Message" in body)
@@ -146,8 +180,7 @@ def test_wrong_nested_shapes_are_client_errors(endpoint: Endpoint, table_hash: s
     if isinstance(target, dict) and last == "t":
         last = table_hash
     target[last] = WRONG_SHAPES[shape]
-    status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{operation.split('#')[0]}",
-                                 json.dumps(request).encode())
+    status, body = dynamodb_call(endpoint, amz_target(operation), json.dumps(request).encode())
     assert status < 500, (path, body)
 
 

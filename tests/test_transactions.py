@@ -267,3 +267,65 @@ def test_bank_transfers_keep_the_total(endpoint: Endpoint, dynamodb: Any) -> Non
         assert final == 2000
     finally:
         dynamodb.delete_table(TableName=name)
+
+
+def test_client_request_token_makes_a_retry_idempotent(dynamodb: Any,
+                                                       tables: tuple[str, str]) -> None:
+    first, _ = tables
+    a = new_key()
+    dynamodb.put_item(TableName=first, Item={"p": S(a), "n": N(0)})
+    token = new_key()
+    request = {"ClientRequestToken": token, "TransactItems": [
+        {"Update": {"TableName": first, "Key": {"p": S(a)}, "UpdateExpression": "SET n = n + :one",
+                    "ExpressionAttributeValues": {":one": N(1)}}}]}
+    dynamodb.transact_write_items(**request)
+    dynamodb.transact_write_items(**request)  # the same request again: applied once
+    assert get(dynamodb, first, {"p": S(a)}) == {"p": S(a), "n": N(1)}
+    changed = {**request, "TransactItems": [
+        {"Update": {"TableName": first, "Key": {"p": S(a)}, "UpdateExpression": "SET n = n + :one",
+                    "ExpressionAttributeValues": {":one": N(5)}}}]}
+    with pytest.raises(ClientError) as exc:
+        dynamodb.transact_write_items(**changed)
+    assert error_of(exc)[0] == "IdempotentParameterMismatchException"
+    assert get(dynamodb, first, {"p": S(a)}) == {"p": S(a), "n": N(1)}
+    # A cancelled transaction keeps nothing under its token: the retry runs again.
+    retry = {"ClientRequestToken": new_key(), "TransactItems": [
+        {"Put": {"TableName": first, "Item": {"p": S(a), "n": N(9)},
+                 "ConditionExpression": "n = :two", "ExpressionAttributeValues": {
+                     ":two": N(2)}}}]}
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(**retry)
+    dynamodb.update_item(TableName=first, Key={"p": S(a)}, UpdateExpression="SET n = :two",
+                         ExpressionAttributeValues={":two": N(2)})
+    dynamodb.transact_write_items(**retry)
+    assert get(dynamodb, first, {"p": S(a)}) == {"p": S(a), "n": N(9)}
+
+
+def test_a_token_in_flight_is_in_progress(endpoint: Endpoint, dynamodb: Any,
+                                          tables: tuple[str, str]) -> None:
+    """Two identical requests with one token at the same time: one applies, the other is
+    TransactionInProgressException or (if it came after) the first's outcome."""
+    first, _ = tables
+    a = new_key()
+    dynamodb.put_item(TableName=first, Item={"p": S(a), "n": N(0)})
+    token = new_key()
+    request = {"ClientRequestToken": token, "TransactItems": [
+        {"Update": {"TableName": first, "Key": {"p": S(a)}, "UpdateExpression": "SET n = n + :one",
+                    "ExpressionAttributeValues": {":one": N(1)}}}
+        ] + [{"Put": {"TableName": first, "Item": {"p": S(new_key())}}} for _ in range(20)]}
+    outcomes: list[str] = []
+
+    def send() -> None:
+        try:
+            endpoint.client().transact_write_items(**request)
+            outcomes.append("ok")
+        except ClientError as error:
+            outcomes.append(error.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(outcomes) <= {"ok", "TransactionInProgressException"} and "ok" in outcomes
+    assert get(dynamodb, first, {"p": S(a)}) == {"p": S(a), "n": N(1)}

@@ -7,14 +7,22 @@ isolated.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from alternator import fields
 from alternator.auth import permissions
 from alternator.derived import encode_key
-from alternator.errors import TransactionCanceledException, ValidationException
+from alternator.errors import (
+    IdempotentParameterMismatchException,
+    TransactionCanceledException,
+    TransactionInProgressException,
+    ValidationException,
+)
 from alternator.operations import capacity, write_path
 from alternator.operations.context import RequestContext, named_table
 from alternator.operations.items import (
@@ -31,6 +39,8 @@ from alternator.values import Item, item_size, validate_item
 ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
 MAX_ACTIONS = 100
 MAX_BYTES = 4 * 1024 * 1024
+TOKEN_SECONDS = 600.0  # how long a ClientRequestToken's outcome is kept
+IN_FLIGHT_SECONDS = 60.0  # how long a token stays "in progress" if its server dies
 
 
 def _count_error(items: list[Any]) -> ValidationException | None:
@@ -160,6 +170,35 @@ async def transact_write_items(ctx: RequestContext, req: dict[str, Any]) -> dict
     compiled = _Compiled()
     for kind, body in actions:
         await _compile(ctx, kind, body, compiled)
+    if token is None:
+        return await _commit(ctx, compiled, mode)
+    # ClientRequestToken: the first successful outcome is kept for 10 minutes and returned to
+    # the same request again; a cancelled or failed one is forgotten (a retry runs again).
+    name = f"client-token:{ctx.principal.name if ctx.principal else ''}:{token}"
+    digest = hashlib.sha256(orjson.dumps(req, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    kept = await ctx.storage.remember(name, orjson.dumps({"d": digest}), IN_FLIGHT_SECONDS)
+    if kept is not None:
+        memo = orjson.loads(kept) if kept else {}
+        if memo.get("d") != digest:
+            raise IdempotentParameterMismatchException(
+                "The request uses the same client token as a previous, but non-identical "
+                "request. Do not reuse a client token with different requests, unless the "
+                "requests are identical.")
+        if "r" not in memo:
+            raise TransactionInProgressException()
+        return dict(memo["r"])
+    try:
+        out = await _commit(ctx, compiled, mode)
+    except BaseException:
+        await ctx.storage.forget(name)
+        raise
+    await ctx.storage.remember(name, orjson.dumps({"d": digest, "r": out}), TOKEN_SECONDS,
+                               replace=True)
+    return out
+
+
+async def _commit(ctx: RequestContext, compiled: _Compiled,
+                  mode: capacity.Mode) -> dict[str, Any]:
     reasons = await ctx.storage.transact(compiled.actions)
     if reasons is not None:
         raise TransactionCanceledException([_reason(r) for r in reasons])

@@ -265,6 +265,14 @@ class Storage(Protocol):
         when committed, else (nothing written) one entry per action, the reasons of those that
         cancelled it."""
 
+    async def remember(self, name: str, value: bytes, seconds: float,
+                       replace: bool = False) -> bytes | None:
+        """Keep ``value`` under ``name`` for ``seconds`` (TransactWriteItems' client tokens):
+        unless ``replace``, only if nothing is kept under it, returning what is (else None)."""
+
+    async def forget(self, name: str) -> None:
+        """Drop what :meth:`remember` keeps under ``name``."""
+
     async def read_together(self, reads: Sequence[tuple[TableSchema, Item]]
                             ) -> list[Item | None] | None:
         """The items as they all were at one moment (no write transaction half applied);

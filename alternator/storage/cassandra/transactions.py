@@ -128,6 +128,10 @@ class CassandraTransactions(CassandraItems):
             self._session.execute,
             f"CREATE TABLE IF NOT EXISTS {META_KEYSPACE}.transactions (id uuid PRIMARY KEY, "
             "state text, created double, plan blob)")
+        await self.run_blocking(
+            self._session.execute,
+            f"CREATE TABLE IF NOT EXISTS {META_KEYSPACE}.memories (name text PRIMARY KEY, "
+            "value blob)")
         self.background(self._sweep_forever)
 
     async def _txn_statement(self, name: str) -> Any:
@@ -139,6 +143,11 @@ class CassandraTransactions(CassandraItems):
                    "IF state = 'PENDING'",
             "delete": f"DELETE FROM {META_KEYSPACE}.transactions WHERE id = ?",
             "old": f"SELECT id, created FROM {META_KEYSPACE}.transactions",
+            "remember": f"INSERT INTO {META_KEYSPACE}.memories (name, value) VALUES (?, ?) "
+                        "IF NOT EXISTS USING TTL ?",
+            "replace": f"INSERT INTO {META_KEYSPACE}.memories (name, value) VALUES (?, ?) "
+                       "USING TTL ?",
+            "forget": f"DELETE FROM {META_KEYSPACE}.memories WHERE name = ?",
         }[name]
         statement = await self.prepared("txn:" + name, cql)
         if name == "get":
@@ -264,6 +273,21 @@ class CassandraTransactions(CassandraItems):
             expected = None if entry.version == NULL_VERSION else uuid.UUID(entry.version)
             result = await self.execute(stmts.set_version_if, [lock, *keys, expected])
         return bool(result.was_applied)
+
+    # --- client tokens ---------------------------------------------------------------------------
+
+    async def remember(self, name: str, value: bytes, seconds: float,
+                       replace: bool = False) -> bytes | None:
+        ttl = max(1, int(seconds + 0.999))
+        statement = await self._txn_statement("replace" if replace else "remember")
+        result = await self.execute(statement, (name, value, ttl))
+        if replace or result.was_applied:
+            return None
+        row = result.current_rows[0]
+        return bytes(row[-1]) if row[-1] is not None else b""
+
+    async def forget(self, name: str) -> None:
+        await self.execute(await self._txn_statement("forget"), (name,))
 
     # --- read transactions ---------------------------------------------------------------------
 

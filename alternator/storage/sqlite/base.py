@@ -72,6 +72,11 @@ CREATE TABLE IF NOT EXISTS stream_clock (
     ts INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO stream_clock VALUES (0, 0);
+CREATE TABLE IF NOT EXISTS memories (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    expires REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY,
     expires REAL NOT NULL,

@@ -8,6 +8,7 @@ commit together or not at all.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import orjson
@@ -44,6 +45,28 @@ class SQLiteTransactions(SQLiteItems):
                 self._apply(db, (locate(table, w.key), data, UNCONDITIONAL, w.derived, w.key,
                                  w.stream))
         return None
+
+    async def remember(self, name: str, value: bytes, seconds: float,
+                       replace: bool = False) -> bytes | None:
+        return await self._run(self._remember, name, value, seconds, replace)
+
+    def _remember(self, name: str, value: bytes, seconds: float, replace: bool) -> bytes | None:
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("DELETE FROM memories WHERE expires < ?", (now,))
+            if not replace:
+                row = db.execute("SELECT value FROM memories WHERE name = ?", (name,)).fetchone()
+                if row is not None:
+                    return bytes(row[0])
+            db.execute("INSERT OR REPLACE INTO memories VALUES (?, ?, ?)",
+                       (name, value, now + seconds))
+        return None
+
+    async def forget(self, name: str) -> None:
+        await self._run(self._forget, name)
+
+    def _forget(self, name: str) -> None:
+        self.db.execute("DELETE FROM memories WHERE name = ?", (name,))
 
     async def read_together(self, reads: Sequence[tuple[TableSchema, Item]]
                             ) -> list[Item | None] | None:

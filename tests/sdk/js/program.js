@@ -14,7 +14,7 @@ const {
 } = require("@aws-sdk/client-dynamodb-streams");
 const {
   PutCommand, GetCommand, UpdateCommand, DeleteCommand, BatchWriteCommand, BatchGetCommand,
-  paginateQuery, paginateScan,
+  TransactWriteCommand, TransactGetCommand, paginateQuery, paginateScan,
 } = require("@aws-sdk/lib-dynamodb");
 
 // [docs:begin]
@@ -102,6 +102,24 @@ async function main() {
   })), { name: "ConditionalCheckFailedException" });
   await documents.send(new DeleteCommand({ TableName, Key: { p: "solo", c: 1 } }));
 
+  // Transactions: all or nothing, with the SDK's own exception and reasons.
+  await documents.send(new TransactWriteCommand({ TransactItems: [
+    { Put: { TableName, Item: { p: "txn", c: 1, n: 5 } } },
+    { Update: { TableName, Key: { p: "many", c: 0 }, UpdateExpression: "SET n = :n",
+                ExpressionAttributeValues: { ":n": 1 } } },
+  ] }));
+  await assert.rejects(documents.send(new TransactWriteCommand({ TransactItems: [
+    { Put: { TableName, Item: { p: "txn", c: 2 } } },
+    { ConditionCheck: { TableName, Key: { p: "txn", c: 1 }, ConditionExpression: "n > :big",
+                        ExpressionAttributeValues: { ":big": 10 } } },
+  ] })), (error) => error.name === "TransactionCanceledException"
+    && error.CancellationReasons.map((r) => r.Code).join() === "None,ConditionalCheckFailed");
+  const together = await documents.send(new TransactGetCommand({ TransactItems: [
+    { Get: { TableName, Key: { p: "txn", c: 1 } } }, { Get: { TableName, Key: { p: "txn", c: 2 } } },
+  ] }));
+  assert.deepEqual(together.Responses.map((r) => r.Item && r.Item.n), [5, undefined]);
+  await documents.send(new DeleteCommand({ TableName, Key: { p: "txn", c: 1 } }));
+
   // The table's stream, through DynamoDBStreamsClient on the same endpoint: every change made
   // above, once (the refused conditional writes made none).
   const streams = new DynamoDBStreamsClient({
@@ -116,7 +134,7 @@ async function main() {
   const StreamArn = listed.Streams[0].StreamArn;
   assert.equal(StreamArn, created.TableDescription.LatestStreamArn);
   let events = [];
-  for (let attempt = 0; attempt < 40 && events.length < 13; attempt += 1) {
+  for (let attempt = 0; attempt < 40 && events.length < 16; attempt += 1) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     events = [];
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn }));
@@ -134,7 +152,8 @@ async function main() {
   assert.deepEqual(events.filter((e) => e.endsWith(" solo")),
     ["INSERT solo", "MODIFY solo", "REMOVE solo"]);
   assert.equal(events.filter((e) => e === "INSERT many").length, 10);
-  assert.equal(events.length, 13);
+  assert.deepEqual(events.filter((e) => e.endsWith(" txn")), ["INSERT txn", "REMOVE txn"]);
+  assert.equal(events.length, 16); // and the transaction's MODIFY of "many" 0
 
   await client.send(new DeleteTableCommand({ TableName }));
   await waitUntilTableNotExists(waiter, { TableName });
