@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import random
+import json
+import subprocess
+import sys
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -116,7 +117,8 @@ def test_an_update_that_cannot_apply_is_a_validation_error(dynamodb: Any,
 
 
 @pytest.mark.parametrize("items, message", [
-    ([], "Member must have length greater than or equal to 1"),
+    ([], "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy "
+         "constraint: Member must have length greater than or equal to 1"),
     ([{"ConditionCheck": {"TableName": "x", "Key": {"p": {"S": "a"}},
                           "ConditionExpression": "attribute_exists(p)"}}] * 101,
      "Member must have length less than or equal to 100"),
@@ -137,7 +139,10 @@ def test_validation_errors(raw_dynamodb: Any, tables: tuple[str, str]) -> None:
          "ValidationException",
          "Transaction request cannot include multiple operations on one item"),
         ([{"Put": {"TableName": first, "Item": key}, "Delete": {"TableName": first, "Key": key}}],
-         "ValidationException", None),
+         "ValidationException",
+         "TransactItems can only contain one of Check, Put, Update or Delete"),
+        ([{}], "ValidationException",
+         "Invalid Request: TransactWriteRequest should contain Delete or Put or Update request"),
         ([{"ConditionCheck": {"TableName": first, "Key": key}}], "ValidationException", None),
         ([{"Update": {"TableName": first, "Key": key}}], "ValidationException", None),
         ([{"Put": {"TableName": "no_such_table_here", "Item": key}}],
@@ -199,68 +204,71 @@ def test_streams_follow_committed_transactions_only(endpoint: Endpoint, dynamodb
         dynamodb.delete_table(TableName=name)
 
 
-def test_bank_transfers_keep_the_total(endpoint: Endpoint, dynamodb: Any) -> None:
-    """Clients move money between 20 accounts in transactions (never below zero) while
-    others read random sets of accounts in TransactGetItems: no read of all the accounts sees
-    another total, and at the end the total is the one at the start."""
-    name = create_table(dynamodb, [("p", "HASH", "S")])
-    accounts = [f"acct{i}" for i in range(20)]
+# A client process: transfers (kind "transfer") or audits (kind "audit") for ``seconds``, then
+# prints one JSON line: transfers done, totals of full audits, anything unexpected.
+_BANK_CLIENT = r"""
+import json, random, sys, time
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+url, key, secret, table, kind, seed, seconds = sys.argv[1:8]
+client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+                      aws_access_key_id=key, aws_secret_access_key=secret,
+                      config=Config(retries={"max_attempts": 1}))
+accounts = [f"acct{i}" for i in range(20)]
+rng = random.Random(int(seed))
+stop = time.monotonic() + float(seconds)
+done, totals, errors = 0, [], []
+while time.monotonic() < stop:
     try:
-        for account in accounts:
-            dynamodb.put_item(TableName=name, Item={"p": S(account), "b": N(100)})
-        stop = time.monotonic() + 8
-        errors: list[str] = []
-        totals: list[int] = []
-        done = {"transfers": 0, "conflicts": 0}
+        if kind == "transfer":
+            x, y = rng.sample(accounts, 2)
+            amount = {"N": str(rng.randrange(1, 40))}
+            client.transact_write_items(TransactItems=[
+                {"Update": {"TableName": table, "Key": {"p": {"S": x}},
+                            "UpdateExpression": "SET b = b - :a", "ConditionExpression": "b >= :a",
+                            "ExpressionAttributeValues": {":a": amount}}},
+                {"Update": {"TableName": table, "Key": {"p": {"S": y}},
+                            "UpdateExpression": "SET b = b + :a",
+                            "ExpressionAttributeValues": {":a": amount}}}])
+            done += 1
+        else:
+            chosen = accounts if rng.random() < 0.5 else rng.sample(accounts, 5)
+            out = client.transact_get_items(TransactItems=[
+                {"Get": {"TableName": table, "Key": {"p": {"S": a}}}} for a in chosen])
+            balances = [int(r["Item"]["b"]["N"]) for r in out["Responses"]]
+            if min(balances) < 0:
+                errors.append(f"negative balance {balances}")
+            if len(chosen) == len(accounts):
+                totals.append(sum(balances))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "TransactionCanceledException":
+            errors.append(error.response["Error"]["Code"])
+print(json.dumps({"done": done, "totals": totals, "errors": errors[:5]}))
+"""
 
-        def transfer(seed: int) -> None:
-            client = endpoint.client()
-            rng = random.Random(seed)
-            while time.monotonic() < stop:
-                x, y = rng.sample(accounts, 2)
-                amount = rng.randrange(1, 40)
-                try:
-                    client.transact_write_items(TransactItems=[
-                        {"Update": {"TableName": name, "Key": {"p": S(x)},
-                                    "UpdateExpression": "SET b = b - :a",
-                                    "ConditionExpression": "b >= :a",
-                                    "ExpressionAttributeValues": {":a": N(amount)}}},
-                        {"Update": {"TableName": name, "Key": {"p": S(y)},
-                                    "UpdateExpression": "SET b = b + :a",
-                                    "ExpressionAttributeValues": {":a": N(amount)}}}])
-                    done["transfers"] += 1
-                except ClientError as error:
-                    code = error.response["Error"]["Code"]
-                    if code != "TransactionCanceledException":
-                        errors.append(code)
-                    done["conflicts"] += 1
 
-        def audit(seed: int) -> None:
-            client = endpoint.client()
-            rng = random.Random(seed)
-            while time.monotonic() < stop:
-                chosen = accounts if rng.random() < 0.5 else rng.sample(accounts, 5)
-                try:
-                    out = client.transact_get_items(TransactItems=[
-                        {"Get": {"TableName": name, "Key": {"p": S(a)}}} for a in chosen])
-                except ClientError as error:
-                    if error.response["Error"]["Code"] != "TransactionCanceledException":
-                        errors.append(error.response["Error"]["Code"])
-                    continue
-                balances = [int(r["Item"]["b"]["N"]) for r in out["Responses"]]
-                if any(b < 0 for b in balances):
-                    errors.append(f"negative balance {balances}")
-                if len(chosen) == len(accounts):
-                    totals.append(sum(balances))
-
-        threads = [threading.Thread(target=transfer, args=(i,)) for i in range(4)]
-        threads += [threading.Thread(target=audit, args=(100 + i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert not errors, errors[:5]
-        assert done["transfers"] > 10
+def test_bank_transfers_keep_the_total(endpoint: Endpoint, dynamodb: Any) -> None:
+    """Client processes move money between 20 accounts in transactions (never below zero)
+    while others read random sets of accounts in TransactGetItems: no read of all the accounts
+    sees another total, and at the end the total is the one at the start."""
+    name = create_table(dynamodb, [("p", "HASH", "S")])
+    try:
+        for i in range(20):
+            dynamodb.put_item(TableName=name, Item={"p": S(f"acct{i}"), "b": N(100)})
+        clients = [subprocess.Popen(
+            [sys.executable, "-c", _BANK_CLIENT, endpoint.url, endpoint.access_key,
+             endpoint.secret_key, name, kind, str(seed), "8"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for seed, kind in enumerate(["transfer"] * 3 + ["audit"] * 2)]
+        results = []
+        for client in clients:
+            out, err = client.communicate(timeout=120)
+            assert client.returncode == 0, err.decode()
+            results.append(json.loads(out))
+        assert [r["errors"] for r in results] == [[]] * len(results)
+        assert sum(r["done"] for r in results) > 10
+        totals = [t for r in results for t in r["totals"]]
         assert totals and set(totals) == {2000}
         final = sum(int(i["b"]["N"]) for i in dynamodb.scan(TableName=name,
                                                             ConsistentRead=True)["Items"])

@@ -45,14 +45,14 @@ IN_FLIGHT_SECONDS = 60.0  # how long a token stays "in progress" if its server d
 
 def _count_error(items: list[Any]) -> ValidationException | None:
     if not items:
-        bound = "greater than or equal to 1"
-    elif len(items) > MAX_ACTIONS:
-        bound = f"less than or equal to {MAX_ACTIONS}"
-    else:
-        return None
-    return ValidationException(
-        "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: "
-        f"Member must have length {bound}")
+        return ValidationException(
+            "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy "
+            "constraint: Member must have length greater than or equal to 1")
+    if len(items) > MAX_ACTIONS:
+        return ValidationException(
+            "1 validation error detected: Value at 'transactItems' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {MAX_ACTIONS}")
+    return None
 
 
 def _actions(req: dict[str, Any], allowed: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
@@ -64,10 +64,16 @@ def _actions(req: dict[str, Any], allowed: tuple[str, ...]) -> list[tuple[str, d
     for entry in items:
         if not isinstance(entry, dict):
             raise fields.wrong_type("TransactItems", "a list of maps")
-        kinds = [k for k in entry if entry[k] is not None]
-        if len(kinds) != 1 or kinds[0] not in allowed:
+        kinds = [k for k in entry if entry[k] is not None and k in allowed]
+        if len(kinds) > 1:
             raise ValidationException(
-                "TransactItems can only contain one of " + ", ".join(allowed))
+                "TransactItems can only contain one of Check, Put, Update or Delete")
+        if not kinds:
+            raise ValidationException(
+                "Invalid Request: TransactWriteRequest should contain Delete or Put or Update "
+                "request" if allowed == ACTIONS else
+                "1 validation error detected: Value null at 'transactItems.1.member.get' "
+                "failed to satisfy constraint: Member must not be null")
         body = entry[kinds[0]]
         if not isinstance(body, dict):
             raise fields.wrong_type(kinds[0], "a map")
