@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
               "seconds per shard generation of a new stream", "3600", type=float)
     serve.add("--alternator-streams-retention-s", "seconds stream records stay readable",
               "86400", type=float)
+    serve.add("--alternator-transaction-timeout-s",
+              "Cassandra: seconds a transaction may stay uncommitted before another server "
+              "process rolls it back", "5", type=float)
     serve.add("--alternator-credentials-validity",
               "seconds a role's secret and permissions are cached", "2", type=float)
     serve.add("--alternator-allow-system-table-write",
@@ -256,6 +259,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         workers=max(1, int(args.workers)),
         ttl_period=float(args.alternator_ttl_period_in_seconds),
         backfill_period=float(args.alternator_backfill_period_in_seconds),
+        transaction_timeout=max(0.5, args.alternator_transaction_timeout_s),
         streams=StreamsConfig(time_window=max(0.0, args.alternator_streams_time_window_s),
                               shards=max(1, min(256, args.alternator_streams_shards)),
                               shard_period=max(1.0, args.alternator_streams_shard_period_s),

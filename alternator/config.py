@@ -105,5 +105,8 @@ class Config:
     # this process's UpdateTable created starts at once): operations/backfill.py.
     backfill_period: float = 10.0
     streams: StreamsConfig = field(default_factory=StreamsConfig)
+    # Cassandra: how long a transaction may stay uncommitted before whoever meets it rolls it
+    # back (docs/transactions.md).
+    transaction_timeout: float = 5.0
     # Test-only structures (the derived-row shadow, alternator/derived.py); never in production.
     test_hooks: bool = False

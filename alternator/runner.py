@@ -28,7 +28,7 @@ async def open_storage(config: Config) -> Storage:
 
         cassandra = CassandraStorage(config.cassandra,
                                      partial(rows_of, test_hooks=config.test_hooks),
-                                     config.streams)
+                                     config.streams, config.transaction_timeout)
         await cassandra.open()
         return cassandra
     from alternator.storage.sqlite import SQLiteStorage

@@ -337,3 +337,50 @@ def test_a_token_in_flight_is_in_progress(endpoint: Endpoint, dynamodb: Any,
         thread.join()
     assert set(outcomes) <= {"ok", "TransactionInProgressException"} and "ok" in outcomes
     assert get(dynamodb, first, {"p": S(a)}) == {"p": S(a), "n": N(1)}
+
+
+def test_indexes_follow_committed_transactions_only(dynamodb: Any) -> None:
+    name = f"txn_ix_{new_key()[:10]}"
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"},
+                              {"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "by_g",
+                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "ALL"}}])
+    try:
+        dynamodb.put_item(TableName=name, Item={"p": S("moves"), "g": S("old")})
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": name, "Item": {"p": S("added"), "g": S("new")}}},
+            {"Update": {"TableName": name, "Key": {"p": S("moves")},
+                        "UpdateExpression": "SET g = :g",
+                        "ExpressionAttributeValues": {":g": S("new")}}}])
+        with pytest.raises(ClientError):
+            dynamodb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": name, "Item": {"p": S("never"), "g": S("new")}}},
+                {"ConditionCheck": {"TableName": name, "Key": {"p": S("moves")},
+                                    "ConditionExpression": "g = :old",
+                                    "ExpressionAttributeValues": {":old": S("old")}}}])
+
+        def in_group(group: str) -> list[str]:
+            items = dynamodb.query(TableName=name, IndexName="by_g",
+                                   KeyConditionExpression="g = :g",
+                                   ExpressionAttributeValues={":g": S(group)})["Items"]
+            return sorted(i["p"]["S"] for i in items)
+
+        assert in_group("new") == ["added", "moves"]
+        assert in_group("old") == []
+    finally:
+        dynamodb.delete_table(TableName=name)
+
+
+def test_puts_of_more_than_4_mb_are_refused(dynamodb: Any, tables: tuple[str, str]) -> None:
+    first, _ = tables
+    big = "x" * 390_000
+    with pytest.raises(ClientError) as exc:
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": first, "Item": {"p": S(new_key()), "v": S(big)}}}
+            for _ in range(11)])
+    assert error_of(exc)[0] == "ValidationException"
+    assert "4 MB" in error_of(exc)[1]

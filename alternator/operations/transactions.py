@@ -95,6 +95,7 @@ class _Compiled:
     actions: list[TxAction] = field(default_factory=list)
     seen: list[_Seen] = field(default_factory=list)
     keys: set[tuple[str, bytes]] = field(default_factory=set)
+    put_bytes: int = 0  # the items the Puts write, in all (at most 4 MB)
 
 
 def _watching(seen: _Seen, plan: Callable[[Item | None], ItemWrite | None]
@@ -120,6 +121,7 @@ async def _compile(ctx: RequestContext, kind: str, body: dict[str, Any],
         item = validate_item(fields.require_map(body, "Item"))
         key = item_key(table, item)
         check_size(item, "Item size has exceeded the maximum allowed size")
+        into.put_bytes += item_size(item)
         step = checked(write_expressions(body), on_failure, lambda _old: item)
         plan = write_path.transaction_plan(ctx.config, table, key, step)
     elif kind == "Delete":
@@ -171,11 +173,12 @@ async def transact_write_items(ctx: RequestContext, req: dict[str, Any]) -> dict
         raise ValidationException(
             "1 validation error detected: Value at 'clientRequestToken' failed to satisfy "
             "constraint: Member must have length less than or equal to 36")
-    if sum(len(str(body)) for _, body in actions) > 2 * MAX_BYTES:
-        raise ValidationException("Transaction request size exceeds the maximum allowed size")
     compiled = _Compiled()
     for kind, body in actions:
         await _compile(ctx, kind, body, compiled)
+    if compiled.put_bytes > MAX_BYTES:
+        raise ValidationException(
+            "Transaction request size exceeds the maximum allowed size of 4 MB")
     if token is None:
         return await _commit(ctx, compiled, mode)
     # ClientRequestToken: the first successful outcome is kept for 10 minutes and returned to

@@ -68,9 +68,11 @@ class CassandraBase:
     ordered_stream_commits = False
 
     def __init__(self, config: CassandraConfig, rows_of: RowsOf,
-                 streams: StreamsConfig | None = None) -> None:
+                 streams: StreamsConfig | None = None,
+                 transaction_timeout: float = 5.0) -> None:
         self._config = config
         self._streams = streams or StreamsConfig()
+        self._transaction_timeout = transaction_timeout
         self._rows_of = rows_of
         self._cluster: Any = None
         self._session: Any = None

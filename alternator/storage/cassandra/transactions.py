@@ -5,7 +5,7 @@ plan every item; record the plan as PENDING in ``alternator.transactions``; lock
 changing its ``":version"`` to a *lock version* naming the transaction; commit by one LWT on
 the record; apply each item's write conditionally on its lock; delete the record. Whoever meets
 a lock resolves it from the record (rolls the transaction forward or back, aborting a PENDING
-one older than :data:`TIMEOUT_SECONDS`), and a sweep does the same for records left behind.
+one older than ``--alternator-transaction-timeout-s``), and a sweep does the same for records left behind.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from alternator.values import Item
 
 _ID_BITS = LOCK_ID_BITS
 _ID_MASK = (1 << _ID_BITS) - 1
-TIMEOUT_SECONDS = 5.0
 SWEEP_SECONDS = 5.0
 PENDING, COMMITTED, ABORTED = "PENDING", "COMMITTED", "ABORTED"
 # Test hook (tests/test_transactions.py): the process kills itself at this step of a commit.
@@ -178,7 +177,7 @@ class CassandraTransactions(CassandraItems):
             return  # finished meanwhile: the caller reads again
         state, created, plan = rows[0]
         if state == PENDING:
-            if time.time() - created < TIMEOUT_SECONDS:
+            if time.time() - created < self._transaction_timeout:
                 raise TransactionConflictException()
             result = await self.execute(await self._txn_statement("set"), (ABORTED, txn))
             if not result.was_applied:  # it committed (or finished) meanwhile: look again
@@ -323,7 +322,7 @@ class CassandraTransactions(CassandraItems):
         rows = (await self.execute(await self._txn_statement("old"))).current_rows
         done = 0
         for txn, created in rows:
-            if time.time() - created > TIMEOUT_SECONDS:
+            if time.time() - created > self._transaction_timeout:
                 try:
                     await self._resolve(txn)
                     done += 1
