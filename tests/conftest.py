@@ -219,6 +219,20 @@ def endpoint(request: pytest.FixtureRequest, tmp_state_dir: str) -> Endpoint:
     return _server_for(request.param, tmp_state_dir)
 
 
+@pytest.fixture(params=["sqlite", "cassandra"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> tuple[list[str], tuple[str, str]]:
+    """Server arguments and credentials of a store that outlives its server processes (tests
+    that start their own, tests/test_processes.py)."""
+    if request.param == "cassandra":
+        if cassandra_address() is None:
+            if os.environ.get("ALTERNATOR_REQUIRE_CASSANDRA") == "1":
+                pytest.fail("Cassandra required but not configured")
+            pytest.skip("no Cassandra node")
+        return cassandra_serve_args(), ("cassandra", cassandra_salted_hash())
+    path = str(tmp_path / "store.db")
+    return ["--backend", "sqlite", "--sqlite-path", path], ("alternator", sqlite_superuser(path))
+
+
 @pytest.fixture(scope="session")
 def dynamodb(endpoint: Endpoint) -> Any:
     """A boto3 client with client-side validation (as applications use it)."""

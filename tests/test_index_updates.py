@@ -3,7 +3,6 @@ table that keeps being written, deleted, re-created; and the refusals DynamoDB a
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import subprocess
@@ -17,11 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import (
-    cassandra_address,
-    cassandra_salted_hash,
-    cassandra_serve_args,
     create_table,
-    sqlite_superuser,
 )
 from tests.test_indexes import index, query_all, refused, scan_all
 from tests.test_processes import start_process, stop_process
@@ -193,19 +188,6 @@ def test_update_refusals(dynamodb: Any) -> None:
         _wait_active(dynamodb, table, "dup")
     finally:
         dynamodb.delete_table(TableName=table)
-
-
-@pytest.fixture(params=["sqlite", "cassandra"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], tuple[str, str]]:
-    """Server arguments and credentials of a store that outlives its server processes."""
-    if request.param == "cassandra":
-        if cassandra_address() is None:
-            if os.environ.get("ALTERNATOR_REQUIRE_CASSANDRA") == "1":
-                pytest.fail("Cassandra required but not configured")
-            pytest.skip("no Cassandra node")
-        return cassandra_serve_args(), ("cassandra", cassandra_salted_hash())
-    path = str(tmp_path / "store.db")
-    return ["--backend", "sqlite", "--sqlite-path", path], ("alternator", sqlite_superuser(path))
 
 
 def test_backfill_resumes_after_a_restart(store: tuple[list[str], tuple[str, str]],

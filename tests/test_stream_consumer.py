@@ -5,7 +5,6 @@ each item's order, and nothing else is (docs/streams.md)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -14,16 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 from botocore.config import Config as BotoConfig
 
 from conftest import (
     Endpoint,
-    cassandra_address,
-    cassandra_salted_hash,
-    cassandra_serve_args,
     create_table,
-    sqlite_superuser,
 )
 from test_processes import start_process, stop_process
 
@@ -67,18 +61,6 @@ for n in range(int(count)):
             if t not in left:
                 out("w", t)
 """
-
-
-@pytest.fixture(params=["sqlite", "cassandra"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], tuple[str, str]]:
-    if request.param == "cassandra":
-        if cassandra_address() is None:
-            if os.environ.get("ALTERNATOR_REQUIRE_CASSANDRA") == "1":
-                pytest.fail("Cassandra required but not configured")
-            pytest.skip("no Cassandra node")
-        return cassandra_serve_args(), ("cassandra", cassandra_salted_hash())
-    path = str(tmp_path / "store.db")
-    return ["--backend", "sqlite", "--sqlite-path", path], ("alternator", sqlite_superuser(path))
 
 
 class Consumer:

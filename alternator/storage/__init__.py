@@ -130,11 +130,14 @@ class TxCancel:
     item: Item | None = None
 
 
-def cancel_of(error: DynamoDBError) -> TxCancel:
-    """The cancellation reason of a transaction action whose plan refused it."""
-    if isinstance(error, ConditionalCheckFailedException):
-        return TxCancel("ConditionalCheckFailed", error.message, error.item)
-    return TxCancel("ValidationError", error.message)
+def run_plan(action: TxAction, old: Item | None) -> tuple[ItemWrite | None, TxCancel | None]:
+    """An action's write for the item as it is, or the reason it cancels its transaction."""
+    try:
+        return action.plan(old), None
+    except ConditionalCheckFailedException as error:
+        return None, TxCancel("ConditionalCheckFailed", error.message, error.item)
+    except DynamoDBError as error:
+        return None, TxCancel("ValidationError", error.message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from alternator.storage import (
     TxAction,
     TxCancel,
     Version,
-    cancel_of,
+    run_plan,
 )
 from alternator.storage.cassandra.items import (
     LOCK_ABSENT,
@@ -225,12 +225,8 @@ class CassandraTransactions(CassandraItems):
             if isinstance(read, BaseException):
                 raise read
             old, version = read
-            try:
-                write = action.plan(old)
-            except DynamoDBError as error:
-                reasons.append(cancel_of(error))
-                continue
-            reasons.append(None)
+            write, cancel = run_plan(action, old)
+            reasons.append(cancel)
             entries.append(Entry(action.table.name, action.key, version, write))
         if any(reasons):
             return reasons

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 
 import orjson
 
-from alternator.errors import DynamoDBError
 from alternator.schema import TableSchema
-from alternator.storage import UNCONDITIONAL, ItemWrite, TxAction, TxCancel, cancel_of
+from alternator.storage import UNCONDITIONAL, ItemWrite, TxAction, TxCancel, run_plan
 from alternator.storage.sqlite.items import SQLiteItems, locate
 from alternator.values import Item
 
@@ -29,13 +28,8 @@ class SQLiteTransactions(SQLiteItems):
             writes: list[tuple[TableSchema, ItemWrite]] = []
             reasons: list[TxCancel | None] = []
             for action in actions:
-                old = self._read(locate(action.table, action.key))[0]
-                try:
-                    write = action.plan(old)
-                except DynamoDBError as error:
-                    reasons.append(cancel_of(error))
-                    continue
-                reasons.append(None)
+                write, cancel = run_plan(action, self._read(locate(action.table, action.key))[0])
+                reasons.append(cancel)
                 if write is not None:
                     writes.append((action.table, write))
             if any(reasons):
