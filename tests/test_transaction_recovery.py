@@ -68,6 +68,21 @@ def test_a_transaction_of_a_killed_server_is_finished_by_another(
                                      UpdateExpression="SET b = b + :z",
                                      ExpressionAttributeValues={":z": {"N": "0"}})
             assert error_of(exc)[0] == "TransactionConflictException"
+            # So does a transaction (its reason for that item: TransactionConflict), and a
+            # TransactGetItems of it.
+            with pytest.raises(ClientError) as exc:
+                dynamodb.transact_write_items(TransactItems=[
+                    {"Put": {"TableName": table, "Item": {"p": {"S": "other"}, "b": {"N": "1"}}}},
+                    {"ConditionCheck": {"TableName": table, "Key": {"p": {"S": "b"}},
+                                        "ConditionExpression": "attribute_exists(p)"}}])
+            assert error_of(exc)[0] == "TransactionCanceledException"
+            assert [r["Code"] for r in exc.value.response["CancellationReasons"]] == [
+                "None", "TransactionConflict"]
+            with pytest.raises(ClientError) as exc:
+                dynamodb.transact_get_items(TransactItems=[
+                    {"Get": {"TableName": table, "Key": {"p": {"S": "a"}}}}])
+            assert "TransactionConflict" in {
+                r["Code"] for r in exc.value.response["CancellationReasons"]}
             # Its item to create is only a lock: no read shows it.
             assert _balances(dynamodb, table) == {"a": 100, "b": 100}
             assert "Item" not in dynamodb.get_item(TableName=table, Key={"p": {"S": "new"}})
