@@ -161,13 +161,17 @@ def test_two_servers_share_the_expiry_and_one_finishes_alone(endpoint: Endpoint,
                 time.sleep(1)
             assert dynamodb.scan(TableName=name, Select="COUNT", ConsistentRead=True)[
                 "Count"] == 0
-            # Each item was deleted once: one REMOVE record each, all by the service.
+            # Each item was deleted once: one REMOVE record each, all by the service. The
+            # killed server may have deleted one last item and died before writing its record
+            # (docs/streams.md, "Failure": the expiry deletes one item at a time per server).
             time.sleep(1.3)
             arn = dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
             records = read_all(streams_client(endpoint), arn)
             removed = [r["dynamodb"]["Keys"]["p"]["S"] for r in records
                        if r["eventName"] == "REMOVE"]
-            assert sorted(removed) == sorted(str(i) for i in range(5000))
+            assert len(removed) == len(set(removed)), "an item was deleted twice"
+            missing = {str(i) for i in range(5000)} - set(removed)
+            assert len(missing) <= 1, sorted(missing)[:10]
             assert all(r["userIdentity"]["PrincipalId"] == "dynamodb.amazonaws.com"
                        for r in records if r["eventName"] == "REMOVE")
         finally:
