@@ -214,7 +214,9 @@ class CassandraTransactions(CassandraItems):
     # --- write transactions --------------------------------------------------------------------
 
     async def transact(self, actions: Sequence[TxAction]) -> list[TxCancel | None] | None:
-        reads = await asyncio.gather(*(self.read_versioned(a.table, a.key, serial=True)
+        # Quorum reads: each lock is conditional on the version read, so a stale read only
+        # makes its lock fail (a conflict), never a wrong commit.
+        reads = await asyncio.gather(*(self.read_versioned(a.table, a.key, serial=False)
                                        for a in actions), return_exceptions=True)
         reasons: list[TxCancel | None] = []
         entries: list[Entry] = []
