@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 FIVE_YEARS = 5 * 365 * 24 * 3600
 PAGE = 100
 PAUSE_BETWEEN_PAGES = 0.01
+# Expired items of a page deleted at once (each an LWT on Cassandra): a bound on the load the
+# service puts on the cluster besides the pause between pages.
+CONCURRENT_DELETES = 8
 # A range's lease lasts this long between renewals (at most one period).
 LEASE_SECONDS = 30.0
 # A pass divides a table into this many token ranges; in each period, one server process (the
@@ -170,13 +173,13 @@ async def _expire_range(storage: Storage, config: Config, table: TableSchema, se
         page = await storage.scan(table, segment, SEGMENTS, PAGE, start, consistent=False)
         counts.scanned[table.name] = counts.scanned.get(table.name, 0) + len(page.items)
         at = time.time() if now is None else now
-        for item in page.items:
-            if not expired(item, attribute, at):
-                continue
-            key = {name: item[name] for name in table.key_names}
-            if await write_path.expire(storage, config, table, key,
-                                       partial(expired, attribute=attribute, now=at)):
-                deleted += 1
+        keys = [{name: item[name] for name in table.key_names} for item in page.items
+                if expired(item, attribute, at)]
+        still = partial(expired, attribute=attribute, now=at)
+        for first in range(0, len(keys), CONCURRENT_DELETES):
+            done = await asyncio.gather(*(write_path.expire(storage, config, table, key, still)
+                                          for key in keys[first:first + CONCURRENT_DELETES]))
+            deleted += sum(done)
         if page.last_key is None:
             return True, deleted
         start = page.last_key
