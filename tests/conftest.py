@@ -249,13 +249,16 @@ def unique_table_name(prefix: str = "t") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
-def create_table(client: Any, key_schema: list[tuple[str, str, str]], **extra: Any) -> str:
-    """Create a table from (name, HASH|RANGE, S|N|B) triples; return its name."""
+def create_table(client: Any, key_schema: list[tuple[str, str, str]],
+                 attributes: tuple[tuple[str, str], ...] = (), **extra: Any) -> str:
+    """Create a table from (name, HASH|RANGE, S|N|B) triples, with more attribute definitions
+    (name, type) for its indexes; return its name."""
     name = unique_table_name()
+    definitions = [(n, t) for n, _, t in key_schema] + list(attributes)
     client.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": n, "KeyType": k} for n, k, _ in key_schema],
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, _, t in key_schema],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in definitions],
         BillingMode="PAY_PER_REQUEST",
         **extra,
     )

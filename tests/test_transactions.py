@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from test_indexes import index
 from test_streams import read_all, settle, streams_client
 
 from conftest import Endpoint, create_table, error_of, new_key
@@ -340,15 +341,8 @@ def test_a_token_in_flight_is_in_progress(endpoint: Endpoint, dynamodb: Any,
 
 
 def test_indexes_follow_committed_transactions_only(dynamodb: Any) -> None:
-    name = f"txn_ix_{new_key()[:10]}"
-    dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"},
-                              {"AttributeName": "g", "AttributeType": "S"}],
-        GlobalSecondaryIndexes=[{"IndexName": "by_g",
-                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                                 "Projection": {"ProjectionType": "ALL"}}])
+    name = create_table(dynamodb, [("p", "HASH", "S")], attributes=(("g", "S"),),
+                        GlobalSecondaryIndexes=[index("by_g", ["g"])])
     try:
         dynamodb.put_item(TableName=name, Item={"p": S("moves"), "g": S("old")})
         dynamodb.transact_write_items(TransactItems=[

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from test_indexes import index
 from test_streams import read_all, streams_client
 
 from alternator.operations import ttl
 
-from conftest import Endpoint, create_table, error_of, unique_table_name
+from conftest import Endpoint, create_table, error_of
 from test_write_path import shadow
 
 
@@ -235,15 +236,8 @@ def test_expiry_racing_updates_that_extend_the_ttl(dynamodb: Any) -> None:
     found nothing (its condition failed); every other expired item and entry is gone."""
     import threading
 
-    name = unique_table_name("race")
-    dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"},
-                              {"AttributeName": "g", "AttributeType": "S"}],
-        GlobalSecondaryIndexes=[{"IndexName": "by_g",
-                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                                 "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    name = create_table(dynamodb, [("p", "HASH", "S")], attributes=(("g", "S"),),
+                        GlobalSecondaryIndexes=[index("by_g", ["g"], projection="KEYS_ONLY")])
     try:
         past, future = str(int(time.time()) - 60), str(int(time.time()) + 3600)
         for start in range(0, 300, 25):
