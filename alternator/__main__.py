@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add("--alternator-address", "address to listen on", "127.0.0.1")
     serve.add("--alternator-port", "plain HTTP port (default: no plain HTTP)", type=int)
     serve.add("--alternator-https-port", "HTTPS port ('none' to disable)", "8043")
+    serve.add("--prometheus-port", "port of the Prometheus metrics listener, GET /metrics "
+              "('none' to disable)", "9180")
+    serve.add("--prometheus-address",
+              "address of the metrics listener (default: --alternator-address)", None)
     serve.add("--alternator-https-certificate",
               "PEM certificate chain for HTTPS (default: generated with a serving CA)")
     serve.add("--alternator-https-key", "PEM private key of that certificate")
@@ -235,8 +239,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return Config(
         address=args.alternator_address,
         port=int(args.alternator_port) if args.alternator_port is not None else None,
-        https_port=(None if str(args.alternator_https_port).lower() in ("none", "", "off")
-                    else int(args.alternator_https_port)),
+        https_port=_port_or_none(args.alternator_https_port),
+        prometheus_port=_port_or_none(args.prometheus_port),
+        prometheus_address=args.prometheus_address,
         certificate=args.alternator_https_certificate,
         key=args.alternator_https_key,
         client_ca=args.alternator_client_ca,
@@ -270,6 +275,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         limits=_limits_from_args(args),
         allow_system_table_write=_flag(args.alternator_allow_system_table_write),
     )
+
+
+def _port_or_none(value: str | int) -> int | None:
+    return None if str(value).lower() in ("none", "", "off") else int(value)
 
 
 def parse_replication(text: str) -> dict[str, Any]:

@@ -23,11 +23,15 @@ class ExpiringCache(Generic[K, V]):
         self._clock = clock
         self._entries: dict[K, tuple[float, V]] = {}
         self._loading: dict[K, asyncio.Future[V]] = {}
+        self.hits = 0  # lookups answered from the cache (for the metrics)
+        self.misses = 0
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         entry = self._entries.get(key)
         if entry is not None and self._clock() - entry[0] < self._validity:
+            self.hits += 1
             return entry[1]
+        self.misses += 1
         pending = self._loading.get(key)
         if pending is not None:
             return await asyncio.shield(pending)

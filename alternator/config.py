@@ -79,6 +79,10 @@ class Config:
     address: str = "127.0.0.1"
     port: int | None = 8000  # plain HTTP; None: none
     https_port: int | None = None  # HTTPS; None: none
+    # The Prometheus metrics listener (GET /metrics); None: none. Its address defaults to
+    # ``address``.
+    prometheus_port: int | None = None
+    prometheus_address: str | None = None
     # HTTPS certificate and key; when not given, generated under state_dir with a serving CA.
     certificate: str | None = None
     key: str | None = None

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from alternator.config import Config
 from alternator.listener import Connections, Site
-from alternator.server import make_app
+from alternator.server import make_app, make_metrics_app
 from alternator.storage import Storage
 from alternator.tls import ServingFiles, ensure_serving_files, server_context
 
@@ -46,8 +46,12 @@ class RunningServer:
     https_port: int | None = None
     tls: ServingFiles | None = None
     connections: Connections | None = None
+    metrics_runner: web.AppRunner | None = None
+    prometheus_port: int | None = None
 
     async def stop(self) -> None:
+        if self.metrics_runner is not None:
+            await self.metrics_runner.cleanup()
         await self.runner.cleanup()
         await self.storage.close()
 
@@ -61,7 +65,8 @@ async def start_server(config: Config, storage: Storage | None = None) -> Runnin
     if storage is None:
         storage = await open_storage(config)
     # Request bodies are inflated by the server itself, after their signature is checked.
-    runner = web.AppRunner(make_app(config, storage), access_log=None, auto_decompress=False,
+    app = make_app(config, storage)
+    runner = web.AppRunner(app, access_log=None, auto_decompress=False,
                            shutdown_timeout=config.limits.shutdown_timeout)
     await runner.setup()
     connections = Connections(config.limits)
@@ -76,7 +81,22 @@ async def start_server(config: Config, storage: Storage | None = None) -> Runnin
                       ssl_context=context, reuse_port=reuse)
         await secure.start()
         server.https_port = secure.bound_port()
+    if config.prometheus_port is not None and config.workers == 1:
+        # (Under --workers the supervisor serves every worker's metrics: supervisor.py.)
+        server.metrics_runner = web.AppRunner(make_metrics_app(app), access_log=None)
+        await server.metrics_runner.setup()
+        metrics_site = web.TCPSite(server.metrics_runner,
+                                   config.prometheus_address or config.address,
+                                   config.prometheus_port, reuse_address=True)
+        await metrics_site.start()
+        server.prometheus_port = _bound_port(metrics_site)
     return server
+
+
+def _bound_port(site: web.TCPSite) -> int:
+    server = site._server
+    sockets = list(getattr(server, "sockets", ()))
+    return int(sockets[0].getsockname()[1])
 
 
 def prepare_tls(config: Config) -> ServingFiles | None:

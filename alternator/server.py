@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -38,6 +39,9 @@ from alternator.errors import (
 )
 from alternator.faults import RateLimitedLog, json_safe, printable
 from alternator.intake import Budget, ClientGone, Hold, read_body
+from alternator.metrics import usage
+from alternator.metrics.exposition import render
+from alternator.metrics.registry import Metrics
 from alternator.operations import (
     EMPTY_RESPONSES,
     HANDLERS,
@@ -58,6 +62,7 @@ TARGET_PREFIX = "DynamoDB_20120810."
 STREAMS_TARGET_PREFIX = "DynamoDBStreams_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 REQUEST_ID = "x-amzn-RequestId"
+METRICS_SYNC_SECONDS = 1.0
 
 
 @dataclass(slots=True)
@@ -67,6 +72,7 @@ class ServerState:
     roles: RoleCache
     budget: Budget
     counters: Counters = field(default_factory=Counters)
+    metrics: Metrics = field(default_factory=Metrics)
     expiry: ttl.ExpiryCounts = field(default_factory=ttl.ExpiryCounts)
     backfills: Backfills = field(init=False)
     # The requests being served right now, with their signer (for system.clients).
@@ -165,8 +171,31 @@ def _parse_json(body: bytes | bytearray) -> dict[str, Any]:
     return req
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """What the metrics need of a request beyond its response: the operation (None when it
+    named none served here) and the error code it was answered with, if any."""
+
+    operation: str | None = None
+    error: str | None = None
+
+
 async def handle_dynamodb(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    counted, token = usage.begin()
+    started = time.perf_counter()
+    outcome = _Outcome()
+    try:
+        response = await _serve_dynamodb(request, state, outcome)
+    finally:
+        usage.end(token)
+    state.metrics.request_done(outcome.operation, response.status, outcome.error,
+                               time.perf_counter() - started, counted)
+    return response
+
+
+async def _serve_dynamodb(request: web.Request, state: ServerState,
+                          outcome: _Outcome) -> web.Response:
     hold = Hold(state.budget, _client_address(request))
     try:
         target = request.headers.get("X-Amz-Target", "")
@@ -177,6 +206,8 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
             handler = HANDLERS.get(operation)
         elif target.startswith(STREAMS_TARGET_PREFIX):
             handler = STREAMS_HANDLERS.get(target[len(STREAMS_TARGET_PREFIX):])
+        if handler is not None:
+            outcome.operation = target.rpartition(".")[2]
         limit = state.config.max_request_bytes
         if request.content_length is not None and request.content_length > limit:
             raise RequestEntityTooLarge(f"Request size exceeds {limit} bytes")
@@ -187,6 +218,7 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
         except DynamoDBError as error:
             client_faults.log(logging.INFO, "%s from %s: %s", error.code, request.remote,
                               error.message)
+            outcome.error = error.code
             return _error_response(error, close=True)
         principal = _verify(state, request, signer, raw)
         body = _decode_body(raw, request.headers.get("Content-Encoding", "").lower(), limit)
@@ -206,10 +238,13 @@ async def handle_dynamodb(request: web.Request) -> web.Response:
             del state.active[key]
     except ClientGone:
         log.debug("client %s went away before its request was read", request.remote)
+        outcome.error = SerializationException.code
         return _error_response(SerializationException("Incomplete request"), close=True)
     except DynamoDBError as error:
+        outcome.error = error.code
         return _error_response(error, close=not request.content.is_eof())
     except Exception:
+        outcome.error = InternalServerError.code
         response = _error_response(InternalServerError())
         log.exception("internal error serving %s (request id %s)",
                       printable(target), response.headers[REQUEST_ID])
@@ -291,6 +326,49 @@ async def handle_localnodes(request: web.Request) -> web.Response:
     return web.Response(body=orjson.dumps(nodes), content_type="application/json")
 
 
+def service_totals(state: ServerState) -> dict[tuple[str, str], float]:
+    """The counters background services and caches keep, for :meth:`Metrics.sync`."""
+    hits, misses = state.roles.lookups
+    totals: dict[tuple[str, str], float] = {
+        ("auth_warnings", "authentication"): state.counters.authentication_warnings,
+        ("auth_warnings", "authorization"): state.counters.authorization_warnings,
+        ("backfilled", ""): state.backfills.items_done,
+        ("cache", "hit"): hits,
+        ("cache", "miss"): misses,
+    }
+    for table, scanned in state.expiry.scanned.items():
+        totals[("expiry_scanned", table)] = scanned
+    for table, expired in state.expiry.expired.items():
+        totals[("expiry_deleted", table)] = expired
+    return totals
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    """``GET /metrics`` of one server process (under --workers the supervisor serves it)."""
+    state = request.app[STATE]
+    state.metrics.sync(service_totals(state))
+    body, content_type = render(state.metrics.registry)
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+def make_metrics_app(app: web.Application) -> web.Application:
+    """The metrics listener's app, showing the metrics of the DynamoDB API app ``app``."""
+    metrics = web.Application()
+    metrics[STATE] = app[STATE]
+    metrics.router.add_get("/metrics", handle_metrics)
+    return metrics
+
+
+async def _sync_metrics(state: ServerState) -> None:
+    """Under --workers, where the supervisor reads the metrics: the services' counters are
+    brought into them every second."""
+    while True:
+        await asyncio.sleep(METRICS_SYNC_SECONDS)
+        state.metrics.sync(service_totals(state))
+
+
 def make_app(config: Config, storage: Storage) -> web.Application:
     # The body limit is enforced in handle_dynamodb (to answer in DynamoDB's format); aiohttp's
     # own limit sits just above it as a backstop.
@@ -308,6 +386,8 @@ def make_app(config: Config, storage: Storage) -> web.Application:
         app.cleanup_ctx.append(_expiry_service)
         app.cleanup_ctx.append(_stream_trim_service)
     app.cleanup_ctx.append(_backfill_service)  # every worker: an UpdateTable starts its own
+    if config.workers > 1:
+        app.cleanup_ctx.append(_metrics_sync_service)
     return app
 
 
@@ -331,3 +411,4 @@ _backfill_service = _service(lambda state: state.backfills.run())
 _expiry_service = _service(lambda state: ttl.expiry_loop(state.storage, state.config,
                                                          state.expiry))
 _stream_trim_service = _service(lambda state: streams.trim_loop(state.storage, state.config))
+_metrics_sync_service = _service(_sync_metrics)

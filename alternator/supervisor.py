@@ -24,6 +24,7 @@ from dataclasses import replace
 from multiprocessing.process import BaseProcess
 
 from alternator.config import Config
+from alternator.metrics import exposition
 
 log = logging.getLogger("alternator")
 
@@ -79,11 +80,18 @@ class Supervisor:
     def run(self, started: Callable[[], None] | None = None) -> None:
         signal.signal(signal.SIGINT, self.stop)
         signal.signal(signal.SIGTERM, self.stop)
-        for index in range(self.config.workers):
-            self._start(index)
-        if started is not None:
-            started()
+        config = self.config
+        # Every worker keeps its metrics in shared files; this process serves their sum.
+        shared = exposition.use_shared_files()
+        stop_metrics = None
         try:
+            if config.prometheus_port is not None:
+                stop_metrics = exposition.serve_shared(
+                    config.prometheus_address or config.address, config.prometheus_port)
+            for index in range(config.workers):
+                self._start(index)
+            if started is not None:
+                started()
             while not self._stopping:
                 sentinels = [w.sentinel for w in self._workers.values()]
                 multiprocessing.connection.wait(sentinels, timeout=0.5)
@@ -91,6 +99,9 @@ class Supervisor:
                     self._restart_dead()
         finally:
             self._stop_workers()
+            if stop_metrics is not None:
+                stop_metrics()
+            exposition.remove_shared_files(shared)
 
     def _restart_dead(self) -> None:
         for index, worker in list(self._workers.items()):

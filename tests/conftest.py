@@ -29,6 +29,8 @@ from alternator.config import CassandraConfig, Config, WriteIsolation
 from alternator.runner import RunningServer, start_server
 
 BACKENDS = ("sqlite", "cassandra")
+# Server processes the tests start listen for metrics only where a test asks them to.
+os.environ.setdefault("ALTERNATOR_PROMETHEUS_PORT", "none")
 # How long the test servers cache roles and permissions: tests that change them wait this long.
 CREDENTIALS_VALIDITY = 0.5
 
@@ -44,6 +46,7 @@ class Endpoint:
     access_key: str
     secret_key: str
     sqlite_path: str | None = None
+    metrics_url: str | None = None  # the server's GET /metrics
 
     def client(self, **config: Any) -> Any:
         return boto3.client(
@@ -188,16 +191,19 @@ def _server_for(backend: str, state_dir: str) -> Endpoint:
         config = Config(port=0, backend="cassandra", cassandra=cassandra_config(),
                         write_isolation=WriteIsolation.ONLY_RMW_USES_LWT,
                         credentials_validity=CREDENTIALS_VALIDITY,
-                        allow_system_table_write=True, test_hooks=True, ttl_period=1.0)
+                        allow_system_table_write=True, test_hooks=True, ttl_period=1.0,
+                        prometheus_port=0)
         access_key, secret = "cassandra", cassandra_salted_hash()
     else:
         config = Config(port=0, backend="sqlite", sqlite_path=os.path.join(state_dir, "test.db"),
                         credentials_validity=CREDENTIALS_VALIDITY, test_hooks=True,
-                        ttl_period=1.0)
+                        ttl_period=1.0, prometheus_port=0)
         access_key, secret = "alternator", sqlite_superuser(config.sqlite_path)
     thread = ServerThread(config)
     endpoint = Endpoint(backend, thread.start(), access_key, secret,
                         config.sqlite_path if backend == "sqlite" else None)
+    assert thread.server is not None
+    endpoint.metrics_url = f"http://127.0.0.1:{thread.server.prometheus_port}/metrics"
     _servers[backend] = (thread, endpoint)
     return endpoint
 

@@ -38,6 +38,11 @@ class RoleCache:
         """The role that may sign requests as ``name``; None if it does not exist or cannot log in."""
         return await self._cache.get(name, lambda: self._load(name))
 
+    @property
+    def lookups(self) -> tuple[int, int]:
+        """(hits, misses) of the cache so far."""
+        return self._cache.hits, self._cache.misses
+
     def invalidate(self, name: str) -> None:
         """Forget a role, after this process changed its permissions."""
         self._cache.invalidate(name)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from alternator import fields
 from alternator.auth import permissions
 from alternator.errors import ResourceNotFoundException, ValidationException
+from alternator.metrics import usage
 from alternator.operations import capacity, write_path
 from alternator.operations.context import RequestContext, named_table
 from alternator.operations.items import MAX_ITEM_BYTES
@@ -172,6 +173,10 @@ async def batch_get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
         },
     }
     _add_capacity(out, units, mode, "read")
+    for t in tables:
+        counted = usage.of(t.name)
+        counted.batch_items += len(t.keys)
+        counted.read_units(units[t.name])
     return out
 
 
@@ -278,11 +283,16 @@ async def batch_write_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str
     results = await _bounded(calls)
     index_units: dict[str, capacity.IndexUnits] = {}
     for table, result in zip(tables, results, strict=True):
-        if mode != "NONE" and table.indexes and isinstance(result, write_path.WriteResult):
+        if table.indexes and isinstance(result, write_path.WriteResult):
             per_index = index_units.setdefault(table.name, {})
             for index, used in capacity.index_write_units(
                     table, result.old_item, result.new_item).items():
                 per_index[index] = per_index.get(index, 0.0) + used
     out: dict[str, Any] = {"UnprocessedItems": {}}
     _add_capacity(out, units, mode, "write", index_units)
+    for name, requests in parsed:
+        counted = usage.of(name)
+        counted.batch_items += len(requests)
+        counted.wcu_put += units[name]
+        counted.wcu_index += sum((index_units.get(name) or {}).values())
     return out

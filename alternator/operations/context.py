@@ -11,6 +11,7 @@ from alternator.auth import permissions
 from alternator.auth.credentials import Principal, RoleCache
 from alternator.config import Config
 from alternator.errors import ResourceNotFoundException
+from alternator.metrics import usage
 from alternator.schema import TableSchema, read_table_name
 from alternator.storage import ALL_KEYSPACES, Storage
 from alternator.values import Item
@@ -94,8 +95,10 @@ async def named_table(ctx: RequestContext, name: str, permission: str | None) ->
     schema = await ctx.storage.get_table(name)
     if schema is None:
         raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+    resource = ctx.storage.table_resource(schema)
+    usage.of(name).resource = resource  # the request is counted in this table's metrics
     if permission is not None:
-        ctx.authorize(permission, ctx.storage.table_resource(schema))
+        ctx.authorize(permission, resource)
     return schema
 
 

@@ -9,6 +9,7 @@ from alternator import fields
 from alternator.auth import permissions
 from alternator.config import WriteIsolation
 from alternator.errors import ConditionalCheckFailedException, ValidationException
+from alternator.metrics import usage
 from alternator.operations import capacity, system_tables, write_path
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.requests import (
@@ -84,8 +85,12 @@ async def get_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     item = await ctx.storage.get_item(table, key, consistent)
     out: dict[str, Any] = {} if item is None else {"Item": expressions.project(item)}
     # A missing item costs what an empty one does (the minimum unit).
-    used = capacity.consumed(table.name, capacity.read_units(
-        item_size(item) if item is not None else 0, consistent), mode, "read")
+    size = item_size(item) if item is not None else 0
+    units = capacity.read_units(size, consistent)
+    counted = usage.of(table.name)
+    counted.read_units(units)
+    counted.item_bytes += size
+    used = capacity.consumed(table.name, units, mode, "read")
     if used is not None:
         out["ConsumedCapacity"] = used
     return out
@@ -113,7 +118,8 @@ async def _replace(ctx: RequestContext, req: dict[str, Any], table: TableSchema,
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and result.old_item is not None:
         out["Attributes"] = result.old_item
-    return _with_write_capacity(out, table, mode, result.old_item, item)
+    return _with_write_capacity(out, table, mode, result.old_item, item,
+                                "PutItem" if item is not None else "DeleteItem")
 
 
 async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
@@ -140,9 +146,7 @@ async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
                                      blind)
     new = created if isinstance(result.new, write_path.NotRead) else result.new_item
     out = _update_response(returns, update, result.old_item, new)
-    if mode == "NONE":
-        return out
-    return _with_write_capacity(out, table, mode, result.old_item, new)
+    return _with_write_capacity(out, table, mode, result.old_item, new, "UpdateItem")
 
 
 def _removes_only(update: expr.Update | None) -> bool:
@@ -167,13 +171,19 @@ def update_step(update: expr.Update | None, key: Item) -> write_path.Apply:
 
 
 def _with_write_capacity(out: dict[str, Any], table: TableSchema, mode: capacity.Mode,
-                         old: Item | None, new: Item | None) -> dict[str, Any]:
-    """DynamoDB charges a write by the larger of the item before and after it (when known)."""
+                         old: Item | None, new: Item | None, operation: str) -> dict[str, Any]:
+    """DynamoDB charges a write by the larger of the item before and after it (when known);
+    the units are counted in the metrics whatever ReturnConsumedCapacity asks."""
+    size = max(item_size(old) if old else 0, item_size(new) if new else 0)
+    units = capacity.write_units(size)
+    index_units = capacity.index_write_units(table, old, new) if table.indexes else {}
+    counted = usage.of(table.name)
+    counted.write_units(operation, units)
+    counted.wcu_index += sum(index_units.values())
+    counted.item_bytes += size
     if mode != "NONE":
-        size = max(item_size(old) if old else 0, item_size(new) if new else 0)
-        out["ConsumedCapacity"] = capacity.consumed(
-            table.name, capacity.write_units(size), mode, "write",
-            capacity.index_write_units(table, old, new))
+        out["ConsumedCapacity"] = capacity.consumed(table.name, units, mode, "write",
+                                                    index_units)
     return out
 
 

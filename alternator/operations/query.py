@@ -23,6 +23,7 @@ from alternator.auth import permissions
 from alternator.derived import entry_position
 from alternator.errors import ValidationException
 from alternator.expressions.evaluate import begins_with, between, compare
+from alternator.metrics import usage
 from alternator.operations import capacity, index_reads, system_tables
 from alternator.operations.context import RequestContext, table_for
 from alternator.operations.system_tables import system_table_name
@@ -201,6 +202,13 @@ def _response(table: TableSchema, plan: ReadPlan, result: ReadResult, consistent
     if result.last_key is not None:
         out["LastEvaluatedKey"] = result.last_key
     units = capacity.read_units(result.size, consistent)
+    counted = usage.of(table.name)
+    counted.read_units(units)
+    counted.item_bytes += result.size
+    counted.returned_items += result.count
+    if plan.filter is not None:
+        counted.filtered_read += result.scanned
+        counted.filtered_matched += result.count
     consumed = capacity.consumed(table.name, units, mode, "read") if index is None else \
         capacity.consumed(table.name, 0.0, mode, "read", {index: units})
     if consumed is not None:

@@ -22,6 +22,7 @@ from alternator.errors import (
     TrimmedDataAccessException,
     ValidationException,
 )
+from alternator.metrics import usage
 from alternator.operations.context import RequestContext, named_table
 from alternator.schema import StreamSettings, TableSchema, stream_arn, validate_table_name
 from alternator.storage import Storage, StreamPosition
@@ -294,6 +295,9 @@ async def get_records(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
                                                    shard.generation, start, upto, limit)
     records = [present(stream, ctx.config.region, (ts, tie), data) for ts, tie, data in rows]
     reached = (rows[-1][0], rows[-1][1]) if len(rows) == limit else max(start, upto)
+    counted = usage.of(schema.name)
+    counted.resource = ctx.storage.table_resource(schema)
+    counted.returned_records += len(records)
     out: dict[str, Any] = {"Records": records}
     if not (shard.closed(horizon) and reached >= shard.last):
         out["NextShardIterator"] = ShardIterator(schema.name, stream.label, shard.id, reached,

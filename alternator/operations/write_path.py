@@ -49,6 +49,7 @@ from alternator.errors import (
     InternalServerError,
     ValidationException,
 )
+from alternator.metrics import usage
 from alternator.schema import TableSchema
 from alternator.storage import UNCONDITIONAL, ItemWrite, Merge, Storage
 from alternator.streams.records import put_of
@@ -162,6 +163,7 @@ async def _read_modify_write(storage: Storage, config: Config, table: TableSchem
     hooks = config.test_hooks
     if isolation_policy(table, config) is WriteIsolation.UNSAFE_RMW \
             and not storage.always_isolated and not needs_old_item(table, hooks):
+        usage.of(table.name).reads_before_write += 1
         old = await storage.get_item(table, key, consistent=True)
         new = apply(old)
         await storage.write(table, [ItemWrite(key, new)])
@@ -237,6 +239,8 @@ async def _versioned_loop(
     # outcome that ends without a conditional write (a failed condition, deleting an absent
     # item) is confirmed on a serial (Paxos) read first, and so is every retry.
     serial = False
+    counted = usage.of(table.name)
+    counted.reads_before_write += 1
     for attempt in range(MAX_ATTEMPTS):
         old, version = await storage.read_versioned(table, key, serial)
         try:
@@ -253,9 +257,11 @@ async def _versioned_loop(
             continue
         write = ItemWrite(key, new, version, change(table, old, new, hooks),
                           put_of(table, old, new, service))
+        counted.writes_using_lwt += 1
         if (await storage.write(table, [write]))[0]:
             return WriteResult(old, new)
         # Lost a race: back off a little (more each time) and re-apply to the new item.
+        counted.lwt_retries += 1
         serial = True
         await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
     raise InternalServerError("Too much contention on this item; the write was not applied")

@@ -15,6 +15,7 @@ import contextlib
 import decimal
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -29,6 +30,7 @@ from alternator.errors import (
     ResourceNotFoundException,
     ServiceUnavailable,
 )
+from alternator.metrics import usage
 from alternator.schema import TableSchema
 from alternator.storage import DerivedRow
 from alternator.values import Item
@@ -185,12 +187,15 @@ class CassandraBase:
         response.add_callbacks(handoff.completed, handoff.completed,
                                callback_args=(future, response),
                                errback_args=(future, response))
+        started = time.perf_counter()
         try:
             return await future
         except DynamoDBError:
             raise
         except Exception as exc:
             raise translate(exc) from exc
+        finally:
+            usage.backend_done(started)
 
     async def run_blocking(self, fn: Any, *args: Any) -> Any:
         """A blocking driver call (prepare, DDL) on a thread of the default executor."""

@@ -15,12 +15,14 @@ import logging
 import os
 import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from alternator.cache import ExpiringCache
+from alternator.metrics import usage
 from alternator.schema import TableSchema
 
 T = TypeVar("T")
@@ -151,7 +153,11 @@ class SQLiteBase:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+        started = time.perf_counter()
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        finally:
+            usage.backend_done(started)
 
     @property
     def db(self) -> sqlite3.Connection:

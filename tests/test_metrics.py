@@ -1,0 +1,221 @@
+"""GET /metrics: ScyllaDB Alternator's metric names, with exact counts after known traffic.
+
+Each test scrapes before and after its own traffic, on a table of its own, and compares the
+differences (the server is shared with the rest of the suite). The exposition is read with
+prometheus_client's own parser, as Prometheus would read it.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import Endpoint, signed_headers
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(url: str) -> Samples:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    key = (name, frozenset(labels.items()))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def _table(dynamodb: Any, name: str) -> None:
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "p", "KeyType": "HASH"},
+                   {"AttributeName": "s", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"},
+                              {"AttributeName": "s", "AttributeType": "N"}])
+
+
+def _keyspace(after: Samples, table: str) -> str:
+    for name, labels in after:
+        found = dict(labels)
+        if name.startswith("scylla_alternator_table_") and found.get("cf") == table:
+            return found["ks"]
+    raise AssertionError(f"no per-table series for {table}")
+
+
+def test_operations_capacity_and_per_table_series(endpoint: Endpoint, dynamodb: Any) -> None:
+    assert endpoint.metrics_url is not None
+    name = f"metrics_{uuid.uuid4().hex[:10]}"
+    _table(dynamodb, name)
+    before = scrape(endpoint.metrics_url)
+    for i in range(3):
+        dynamodb.put_item(TableName=name, Item={"p": {"S": "a"}, "s": {"N": str(i)},
+                                                "x": {"N": str(i)}})
+    dynamodb.get_item(TableName=name, Key={"p": {"S": "a"}, "s": {"N": "0"}})
+    dynamodb.get_item(TableName=name, Key={"p": {"S": "a"}, "s": {"N": "9"}},
+                      ConsistentRead=True)  # missing: still one unit
+    with pytest.raises(ClientError):
+        dynamodb.put_item(TableName=name, Item={"p": {"S": "a"}, "s": {"N": "0"}},
+                          ConditionExpression="attribute_not_exists(p)")
+    dynamodb.update_item(TableName=name, Key={"p": {"S": "a"}, "s": {"N": "1"}},
+                         UpdateExpression="SET y = :y", ConditionExpression="x = :x",
+                         ExpressionAttributeValues={":y": {"S": "z"}, ":x": {"N": "1"}})
+    query = dynamodb.query(TableName=name, KeyConditionExpression="p = :p",
+                           FilterExpression="x >= :one",
+                           ExpressionAttributeValues={":p": {"S": "a"}, ":one": {"N": "1"}})
+    assert query["Count"] == 2 and query["ScannedCount"] == 3
+    dynamodb.scan(TableName=name)
+    dynamodb.batch_write_item(RequestItems={name: [
+        {"PutRequest": {"Item": {"p": {"S": "b"}, "s": {"N": str(i)}}}} for i in range(4)]})
+    dynamodb.batch_get_item(RequestItems={name: {"Keys": [
+        {"p": {"S": "b"}, "s": {"N": str(i)}} for i in range(3)]}})
+    dynamodb.delete_item(TableName=name, Key={"p": {"S": "b"}, "s": {"N": "3"}})
+    with pytest.raises(ClientError):
+        dynamodb.get_item(TableName=name, Key={"p": {"S": "a"}})  # incomplete key
+    after = scrape(endpoint.metrics_url)
+    ks = _keyspace(after, name)
+    expected_ops = {"PutItem": 4, "GetItem": 3, "UpdateItem": 1, "Query": 1, "Scan": 1,
+                    "BatchWriteItem": 1, "BatchGetItem": 1, "DeleteItem": 1}
+    for op, count in expected_ops.items():
+        assert delta(before, after, "scylla_alternator_operation", op=op) == count, op
+        assert delta(before, after, "scylla_alternator_op_latency_count", op=op) == count, op
+        assert delta(before, after, "scylla_alternator_table_operation", ks=ks, cf=name,
+                     op=op) == count, op
+    total = sum(expected_ops.values())
+    assert delta(before, after, "scylla_alternator_total_operations") == total
+    assert delta(before, after, "scylla_alternator_table_total_operations", ks=ks,
+                 cf=name) == total
+    assert delta(before, after, "scylla_alternator_table_op_latency_count", ks=ks, cf=name,
+                 op="PutItem") == 4
+    # The two conditional writes read first and wrote (or tried to) with LWT... the failed
+    # one only read: its condition was false.
+    for metric in ("scylla_alternator_reads_before_write", "scylla_alternator_write_using_lwt"):
+        assert delta(before, after, metric) == (2 if "reads" in metric else 1), metric
+        table_metric = metric.replace("scylla_alternator_", "scylla_alternator_table_")
+        assert delta(before, after, table_metric, ks=ks, cf=name) == \
+            (2 if "reads" in metric else 1), table_metric
+    assert delta(before, after, "scylla_alternator_conditional_check_failed") == 1
+    assert delta(before, after, "scylla_alternator_table_conditional_check_failed",
+                 ks=ks, cf=name) == 1
+    assert delta(before, after, "scylla_alternator_user_errors") == 1
+    assert delta(before, after, "scylla_alternator_system_errors") == 0
+    # Reads: 0.5 + 1 (GetItem) + 0.5 (Query) + 0.5 (Scan) + 3 x 0.5 (BatchGetItem).
+    assert delta(before, after, "scylla_alternator_rcu_total") == 4.0
+    assert delta(before, after, "scylla_alternator_table_rcu_total", ks=ks, cf=name) == 4.0
+    # Writes of small items: one unit each.
+    assert delta(before, after, "scylla_alternator_wcu_total", op="PutItem") == 3 + 4
+    assert delta(before, after, "scylla_alternator_wcu_total", op="UpdateItem") == 1
+    assert delta(before, after, "scylla_alternator_wcu_total", op="DeleteItem") == 1
+    assert delta(before, after, "scylla_alternator_table_wcu_total", ks=ks, cf=name,
+                 op="PutItem") == 7
+    assert delta(before, after, "scylla_alternator_returned_items") == 2 + 3
+    assert delta(before, after, "scylla_alternator_returned_items_histogram_count") == 2
+    assert delta(before, after, "scylla_alternator_filtered_rows_read_total") == 3
+    assert delta(before, after, "scylla_alternator_filtered_rows_matched_total") == 2
+    assert delta(before, after, "scylla_alternator_filtered_rows_dropped_total") == 1
+    assert delta(before, after, "scylla_alternator_batch_item_count", op="BatchWriteItem") == 4
+    assert delta(before, after, "scylla_alternator_batch_item_count", op="BatchGetItem") == 3
+    assert delta(before, after, "scylla_alternator_batch_item_count_histogram_count",
+                 op="BatchGetItem") == 1
+    # (The refused PutItem wrote nothing.)
+    assert delta(before, after, "scylla_alternator_operation_size_kb_count", op="PutItem") == 3
+    assert delta(before, after, "alternator_backend_latency_seconds_count", op="GetItem") == 2
+
+
+def test_errors_and_unsupported_operations(endpoint: Endpoint, dynamodb: Any) -> None:
+    assert endpoint.metrics_url is not None
+    before = scrape(endpoint.metrics_url)
+    with pytest.raises(ClientError):
+        dynamodb.describe_table(TableName=f"missing_{uuid.uuid4().hex[:8]}")
+    stranger = boto3.client("dynamodb", endpoint_url=endpoint.url, region_name="us-east-1",
+                            aws_access_key_id="no-such-role", aws_secret_access_key="x",
+                            config=BotoConfig(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as refused:
+        stranger.list_tables()
+    assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    body = b"{}"
+    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers=(
+        signed_headers(endpoint, body, {"X-Amz-Target": "DynamoDB_20120810.NoSuchOperation",
+                                        "Content-Type": "application/x-amz-json-1.0"})))
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request, timeout=10)
+    after = scrape(endpoint.metrics_url)
+    assert delta(before, after, "scylla_alternator_operation", op="DescribeTable") == 1
+    assert delta(before, after, "scylla_alternator_total_operations") == 3
+    assert delta(before, after, "scylla_alternator_unsupported_operations") == 1
+    assert delta(before, after, "alternator_authentication_failures") == 1
+    # ResourceNotFound, UnrecognizedClient and UnknownOperation: all client errors.
+    assert delta(before, after, "scylla_alternator_user_errors") == 3
+    assert delta(before, after, "scylla_alternator_system_errors") == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_workers_share_one_scrape(store: tuple[list[str], tuple[str, str]]) -> None:
+    """With --workers 2 the supervisor's /metrics sums both workers: the count of requests
+    made over fresh connections (spread over the workers by the kernel) is exact."""
+    args, (access_key, secret) = store
+    port, metrics_port = _free_port(), _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alternator", "serve", "--alternator-port", str(port),
+         "--alternator-https-port", "none", "--workers", "2",
+         "--prometheus-port", str(metrics_port), *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                scrape(metrics_url)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        before = scrape(metrics_url)
+        name = f"metrics_{uuid.uuid4().hex[:10]}"
+        client = _client(url, access_key, secret)
+        _table(client, name)
+        client.get_waiter("table_exists").wait(TableName=name)
+        for i in range(20):
+            fresh = _client(url, access_key, secret)  # a new connection: either worker
+            fresh.put_item(TableName=name, Item={"p": {"S": "w"}, "s": {"N": str(i)}})
+        after = scrape(metrics_url)
+        assert delta(before, after, "scylla_alternator_operation", op="PutItem") == 20
+        assert delta(before, after, "scylla_alternator_wcu_total", op="PutItem") == 20
+        ks = _keyspace(after, name)
+        assert delta(before, after, "scylla_alternator_table_operation", ks=ks, cf=name,
+                     op="PutItem") == 20
+        client.delete_table(TableName=name)
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _client(url: str, access_key: str, secret: str) -> Any:
+    return boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id=access_key, aws_secret_access_key=secret,
+                        config=BotoConfig(retries={"max_attempts": 1}))
