@@ -99,6 +99,10 @@ class ResourceInUseException(DynamoDBError):
     pass
 
 
+class TableNotFoundException(DynamoDBError):
+    """The backup operations' name for a missing table (others say ResourceNotFound)."""
+
+
 class LimitExceededException(DynamoDBError):
     pass
 

@@ -229,7 +229,8 @@ async def _serve_dynamodb(request: web.Request, state: ServerState,
         req = _parse_json(body)
         del body
         ctx = RequestContext(state.storage, state.config, principal, state.roles, state.clients,
-                             state.counters, state.backfills.wake)
+                             state.counters, state.backfills.wake,
+                             json_safe(request.host))
         key = id(request)
         state.active[key] = (request, principal.name if principal else None)
         try:

@@ -8,6 +8,7 @@ They reach storage only through the ``Storage`` protocol.
 from __future__ import annotations
 
 from alternator.operations import (
+    backups,
     batch,
     items,
     query,
@@ -29,6 +30,8 @@ HANDLERS: dict[str, Handler] = {
     "UpdateTimeToLive": ttl.update_time_to_live,
     "DescribeLimits": tables.describe_limits,
     "DescribeEndpoints": tables.describe_endpoints,
+    "DescribeContinuousBackups": backups.describe_continuous_backups,
+    "UpdateContinuousBackups": backups.update_continuous_backups,
     "PutItem": items.put_item,
     "GetItem": items.get_item,
     "DeleteItem": items.delete_item,

@@ -67,6 +67,7 @@ class RequestContext:
     counters: Counters = field(default_factory=Counters)
     # Starts this process's backfill of indexes UpdateTable created (operations/backfill.py).
     wake_backfill: Callable[[], None] = lambda: None
+    host: str = ""  # the request's Host header: the address the client reached
 
     def authorize(self, permission: str, resource: str = ALL_KEYSPACES) -> None:
         """Check a CQL permission; under --alternator-warn-authorization only log a denial."""

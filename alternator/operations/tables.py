@@ -152,5 +152,6 @@ async def describe_limits(ctx: RequestContext, req: dict[str, Any]) -> dict[str,
 
 
 async def describe_endpoints(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    # The address the client reached is the endpoint; an empty address tells SDKs to keep it.
-    return {"Endpoints": [{"Address": "", "CachePeriodInMinutes": 1440}]}
+    # The address the client reached (its Host header) is the endpoint, as ScyllaDB answers;
+    # SDKs with endpoint discovery send their later requests there.
+    return {"Endpoints": [{"Address": ctx.host, "CachePeriodInMinutes": 1440}]}
