@@ -219,3 +219,23 @@ def _client(url: str, access_key: str, secret: str) -> Any:
     return boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
                         aws_access_key_id=access_key, aws_secret_access_key=secret,
                         config=BotoConfig(retries={"max_attempts": 1}))
+
+
+def test_every_documented_metric_is_exported(endpoint: Endpoint, dynamodb: Any) -> None:
+    """docs/monitoring.md and the exposition agree: each metric the page lists is a family of
+    the scrape (described even before it has a sample), and the page lists every family."""
+    import pathlib
+    import re
+
+    assert endpoint.metrics_url is not None
+    page = (pathlib.Path(__file__).parent.parent / "docs" / "monitoring.md").read_text()
+    documented = set(re.findall(r"^\| `((?:scylla_)?alternator_[a-z_]+)`", page, re.M))
+    with urllib.request.urlopen(endpoint.metrics_url, timeout=10) as response:
+        text = response.read().decode()
+    exported = {family.name for family in text_string_to_metric_families(text)}
+    global_names = {n for n in exported if not n.startswith("scylla_alternator_table_")}
+    assert documented == global_names
+    per_table = {n.replace("scylla_alternator_table_", "scylla_alternator_")
+                 for n in exported if n.startswith("scylla_alternator_table_")}
+    assert per_table == {n for n in documented if n.startswith("scylla_alternator_")} - {
+        "scylla_alternator_unsupported_operations"}

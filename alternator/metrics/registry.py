@@ -142,6 +142,8 @@ class Metrics:
             "authorization_warnings",
             "requests --alternator-warn-authorization let through that would be refused",
             ("kind",))
+        self.errors = own("errors", "error answers by operation and error code",
+                          ("op", "error"))
         self.lwt_retries = own("lwt_retries",
                                "conditional writes retried after losing a race for the item")
         self.backend_calls = own("backend_calls", "calls to the backend, by operation", ("op",))
@@ -178,14 +180,15 @@ class Metrics:
             series[0].inc()
             series[1].observe(micros)
         if error is not None:
-            self._error(status, error, usage)
+            self._error(operation, status, error, usage)
         if usage.backend_calls and operation is not None:
             self.backend_calls.labels(operation).inc(usage.backend_calls)
             self.backend_latency.labels(operation).observe(usage.backend_seconds)
         for name, table in usage.tables.items():
             self._table_done(name, table, operation, micros)
 
-    def _error(self, status: int, error: str, usage: Usage) -> None:
+    def _error(self, operation: str | None, status: int, error: str, usage: Usage) -> None:
+        self.errors.labels(operation or "", error).inc()
         if error == CONDITION_FAILED:
             self.condition_failed.all.inc()
             for name, table in usage.tables.items():
