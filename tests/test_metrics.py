@@ -239,3 +239,36 @@ def test_every_documented_metric_is_exported(endpoint: Endpoint, dynamodb: Any) 
                  for n in exported if n.startswith("scylla_alternator_table_")}
     assert per_table == {n for n in documented if n.startswith("scylla_alternator_")} - {
         "scylla_alternator_unsupported_operations"}
+
+
+def test_authorization_failures_and_stream_records(endpoint: Endpoint, dynamodb: Any) -> None:
+    from roles import Roles
+
+    assert endpoint.metrics_url is not None
+    name = f"metrics_{uuid.uuid4().hex[:10]}"
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    roles = Roles(endpoint)
+    try:
+        access_key, secret = roles.create()
+        roles.settle()
+        before = scrape(endpoint.metrics_url)
+        stranger = Endpoint(endpoint.backend, endpoint.url, access_key, secret).client()
+        with pytest.raises(ClientError) as denied:
+            stranger.get_item(TableName=name, Key={"p": {"S": "x"}})
+        assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+        dynamodb.put_item(TableName=name, Item={"p": {"S": "x"}})
+        dynamodb.put_item(TableName=name, Item={"p": {"S": "x"}})  # unchanged: no record
+        dynamodb.put_item(TableName=name, Item={"p": {"S": "y"}})
+        after = scrape(endpoint.metrics_url)
+    finally:
+        roles.close()
+    assert delta(before, after, "alternator_authorization_failures") == 1
+    assert delta(before, after, "alternator_errors", op="GetItem",
+                 error="AccessDeniedException") == 1
+    assert delta(before, after, "alternator_stream_records") == 2
+    # A stream table takes the versioned loop: every write read first and used LWT.
+    assert delta(before, after, "scylla_alternator_reads_before_write") == 3

@@ -156,6 +156,8 @@ class Metrics:
                                   "items the Time to Live service examined", ("table",))
         self.expiry_deleted = own("expiry_items_deleted",
                                   "expired items the Time to Live service deleted", ("table",))
+        self.stream_records = own("stream_records",
+                                  "stream records made by the writes of requests")
         self.backfilled = own("index_backfill_items",
                               "items written into new secondary indexes by backfills")
         self._synced: dict[tuple[str, str], float] = {}
@@ -243,6 +245,8 @@ class Metrics:
                 series.child(self.wcu, op).inc(units)
         if table.lwt_retries:
             self.lwt_retries.inc(table.lwt_retries)
+        if table.stream_records:
+            self.stream_records.inc(table.stream_records)
         if operation in ("Query", "Scan"):
             self.returned_items.all.inc(table.returned_items)
             series.child(self.returned_items).inc(table.returned_items)

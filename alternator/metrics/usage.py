@@ -21,6 +21,7 @@ class TableUsage:
     __slots__ = (
         "batch_items", "filtered_matched", "filtered_read", "item_bytes", "lwt_retries",
         "rcu_half", "reads_before_write", "resource", "returned_items", "returned_records",
+        "stream_records",
         "wcu_delete", "wcu_index", "wcu_put", "wcu_update", "writes_using_lwt",
     )
 
@@ -40,6 +41,7 @@ class TableUsage:
         self.filtered_read = 0  # items a FilterExpression looked at
         self.filtered_matched = 0  # of them, items it kept
         self.item_bytes = 0  # sizes of the items the request read or wrote
+        self.stream_records = 0  # stream records its writes made
 
     def read_units(self, units: float) -> None:
         self.rcu_half += round(units * 2)

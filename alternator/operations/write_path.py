@@ -259,6 +259,8 @@ async def _versioned_loop(
                           put_of(table, old, new, service))
         counted.writes_using_lwt += 1
         if (await storage.write(table, [write]))[0]:
+            if write.stream is not None:
+                counted.stream_records += 1
             return WriteResult(old, new)
         # Lost a race: back off a little (more each time) and re-apply to the new item.
         counted.lwt_retries += 1
