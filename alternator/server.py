@@ -56,7 +56,7 @@ from alternator.operations import (
     ttl,
 )
 from alternator.operations.backfill import Backfills
-from alternator.operations.context import ClientInfo, Counters
+from alternator.operations.context import ClientInfo, Counters, Handler
 from alternator.settings import Settings
 from alternator.storage import Storage
 
@@ -116,7 +116,21 @@ def _outcome_of(request: web.Request) -> RequestOutcome:
     outcome = request.get(OUTCOME)
     if outcome is None:
         outcome = request[OUTCOME] = RequestOutcome(new_request_id(), _client_address(request))
+        outcome.operation = _handler_of(request.headers.get("X-Amz-Target", ""))[1]
     return outcome
+
+
+def _handler_of(target: str) -> tuple[Handler | None, str | None]:
+    """The handler of an ``X-Amz-Target`` and the operation's name; (None, None) if unknown."""
+    if target.startswith(TARGET_PREFIX):
+        operation = target[len(TARGET_PREFIX):]
+        handler = HANDLERS.get(operation)
+    elif target.startswith(STREAMS_TARGET_PREFIX):
+        operation = target[len(STREAMS_TARGET_PREFIX):]
+        handler = STREAMS_HANDLERS.get(operation)
+    else:
+        return None, None
+    return (handler, operation) if handler is not None else (None, None)
 
 
 def _ended(state: ServerState, outcome: RequestOutcome, response: web.StreamResponse) -> None:
@@ -224,15 +238,7 @@ async def _serve(request: web.Request, state: ServerState,
     hold = Hold(state.budget, outcome.client)
     target = request.headers.get("X-Amz-Target", "")
     try:
-        handler = None
-        operation = None
-        if target.startswith(TARGET_PREFIX):
-            operation = target[len(TARGET_PREFIX):]
-            handler = HANDLERS.get(operation)
-        elif target.startswith(STREAMS_TARGET_PREFIX):
-            handler = STREAMS_HANDLERS.get(target[len(STREAMS_TARGET_PREFIX):])
-        if handler is not None:
-            outcome.operation = target[target.index(".") + 1:]
+        handler, operation = _handler_of(target)
         limit = state.config.max_request_bytes
         if request.content_length is not None and request.content_length > limit:
             raise RequestEntityTooLarge(f"Request size exceeds {limit} bytes")
