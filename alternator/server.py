@@ -310,9 +310,10 @@ async def _within(state: ServerState, work: Awaitable[dict[str, Any]],
 def _ended_late(state: ServerState, task: asyncio.Future[dict[str, Any]],
                 outcome: RequestOutcome) -> None:
     state.in_flight -= 1
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("%s (request id %s), answered as timed out, then failed: %r",
-                    outcome.operation, outcome.request_id, task.exception())
+    error = None if task.cancelled() else task.exception()
+    if error is not None and not isinstance(error, DynamoDBError):
+        log.warning("%s (request id %s), answered as timed out, then failed",
+                    outcome.operation, outcome.request_id, exc_info=error)
 
 
 async def _answer(request: web.Request, settings: Settings, body: bytes,
