@@ -4,8 +4,8 @@ DynamoDB compresses a response with gzip or deflate when the request's ``Accept-
 allows it and the body is at least 4 KiB. How it reads that header (q-values, ``*``,
 ``identity``, malformed entries) was established against DynamoDB by ScyllaDB's
 test/alternator/test_compressed_response.py, and :func:`negotiate` follows it
-(tests/unit/test_compression.py pins each case). Several ``Accept-Encoding`` headers are
-joined, as HTTP says (DynamoDB itself reads only the first).
+(tests/unit/test_http_compression.py pins each case). Several ``Accept-Encoding`` headers
+are joined, as HTTP says (DynamoDB itself reads only the first).
 
 ``deflate`` is the zlib format (RFC 9110), as DynamoDB and ScyllaDB send it.
 """
