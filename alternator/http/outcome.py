@@ -9,8 +9,8 @@ below, and any other per-request consumer, are fed from there.
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,8 @@ MAX_TABLE_NAME = 1024
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits, as a uuid4's hex but without building a UUID (a few us less)."""
+    return os.urandom(16).hex()
 
 
 @dataclass(slots=True)
