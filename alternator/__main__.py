@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
               "(faster; the last writes may be lost in a crash) or off", "full",
               choices=("full", "normal", "off"))
     _add_limit_options(serve)
+    _add_http_options(serve)
     serve.add("--region", "AWS region named in table ARNs", "us-east-1")
     serve.add("--log-level", "logging level", "INFO")
     _add_role_commands(commands)
@@ -157,6 +158,49 @@ def _limits_from_args(args: argparse.Namespace) -> Limits:
         if values[name] <= 0:
             raise SystemExit(f"alternator: {option} must be positive")
     return Limits(**values)
+
+
+def _add_http_options(serve: _Parser) -> None:
+    """Options whose running values can change while the server runs (docs/http.md)."""
+    serve.add("--alternator-response-compression-threshold-in-bytes",
+              "responses of at least this many bytes are compressed (gzip or deflate) for "
+              "clients whose Accept-Encoding allows it", "4096", type=int)
+    serve.add("--alternator-response-gzip-compression-level",
+              "zlib level of compressed responses, 1 (fastest) to 9 (smallest); 0 turns "
+              "response compression off", "6", type=int)
+    serve.add("--alternator-timeout-in-ms",
+              "milliseconds an operation may take before it is answered InternalServerError "
+              "(retried by the SDKs); 0: no limit", "0", type=int)
+    serve.add("--max-concurrent-requests-per-shard",
+              "DynamoDB requests one server process serves at once; more are answered "
+              "ThrottlingException; 0: no limit", "0", type=int)
+    serve.add("--alternator-access-log",
+              "log one JSON line per request on the alternator.access logger (true/false)",
+              "false")
+
+
+def _http_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    level = int(args.alternator_response_gzip_compression_level)
+    if not 0 <= level <= 9:
+        raise SystemExit("alternator: --alternator-response-gzip-compression-level must be "
+                         "between 0 and 9")
+    values = {
+        "--alternator-response-compression-threshold-in-bytes":
+            int(args.alternator_response_compression_threshold_in_bytes),
+        "--alternator-timeout-in-ms": int(args.alternator_timeout_in_ms),
+        "--max-concurrent-requests-per-shard": int(args.max_concurrent_requests_per_shard),
+    }
+    for option, value in values.items():
+        if value < 0:
+            raise SystemExit(f"alternator: {option} must not be negative")
+    return {
+        "response_compression_threshold":
+            values["--alternator-response-compression-threshold-in-bytes"],
+        "response_compression_level": level,
+        "request_timeout": values["--alternator-timeout-in-ms"] / 1000.0,
+        "max_concurrent_requests": values["--max-concurrent-requests-per-shard"],
+        "access_log": _flag(args.alternator_access_log),
+    }
 
 
 def _add_role_commands(commands: Any) -> None:
@@ -274,6 +318,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sqlite_synchronous=args.sqlite_synchronous,
         limits=_limits_from_args(args),
         allow_system_table_write=_flag(args.alternator_allow_system_table_write),
+        **_http_from_args(args),
     )
 
 
@@ -345,6 +390,17 @@ def _default_role(config: Config) -> DefaultRole | None:
         admin.close()
 
 
+def _plain_access_log() -> None:
+    """Access-log lines (alternator/http/outcome.py) are JSON documents of their own: written
+    to stderr as they are, without the usual prefix, whenever the access log is on."""
+    access = logging.getLogger("alternator.access")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
+
+
 def serve(config: Config) -> None:
     """Serve in this process until SIGINT or SIGTERM."""
     from alternator.runner import RunningServer, run, serve_until_signal
@@ -375,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=getattr(args, "log_level", "INFO").upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _plain_access_log()
     if args.command == "role":
         run_role_command(args)
         return

@@ -112,5 +112,11 @@ class Config:
     # Cassandra: how long a transaction may stay uncommitted before whoever meets it rolls it
     # back (docs/transactions.md).
     transaction_timeout: float = 5.0
+    # HTTP (docs/http.md): startup values of what alternator/settings.py lets change at run time.
+    response_compression_threshold: int = 4096  # bytes; smaller responses are sent as they are
+    response_compression_level: int = 6  # gzip/deflate level 1-9; 0: responses never compressed
+    request_timeout: float = 0.0  # seconds an operation may take; 0: no limit
+    max_concurrent_requests: int = 0  # DynamoDB requests served at once per process; 0: no limit
+    access_log: bool = False  # one JSON line per request on the alternator.access logger
     # Test-only structures (the derived-row shadow, alternator/derived.py); never in production.
     test_hooks: bool = False

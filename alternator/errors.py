@@ -207,7 +207,8 @@ class ServiceUnavailable(_CoralError):
 
 
 class RequestTimeoutError(InternalServerError):
-    """A storage write whose outcome is unknown (e.g. a Paxos timeout).
+    """A storage write whose outcome is unknown (e.g. a Paxos timeout), or an operation past
+    --alternator-timeout-in-ms (docs/http.md).
 
     Reported as a 500 InternalServerError so clients retry; never reported as success.
     """
