@@ -13,7 +13,7 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class _Parser(argparse.ArgumentParser):
     def add(self, option: str, help: str, default: Any = None, **kwargs: Any) -> None:
         env = _env_name(option)
         value = os.environ.get(env, default)
+        self.__dict__.setdefault("added", []).append(option)
         self.add_argument(option, default=value, help=f"{help} [env {env}]"
                           + (f" (default: {default})" if default is not None else ""), **kwargs)
 
@@ -427,15 +428,45 @@ def serve_workers(config: Config) -> None:
                                            tls.ca_bundle if tls else None, role))
 
 
+# Options whose values the configuration table shows masked.
+SECRET_OPTIONS = frozenset({"--cassandra-password"})
+
+
+def option_rows(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                argv: Sequence[str]) -> tuple[tuple[str, str, str], ...]:
+    """``serve``'s options as (name, value, source) for .scylla.alternator.system.config:
+    named as ScyllaDB names its options (dashes as underscores), with where the value came
+    from: ``cli``, ``env`` (an ALTERNATOR_... variable) or ``default``."""
+    serve = next(action for action in parser._actions
+                 if isinstance(action, argparse._SubParsersAction)).choices["serve"]
+    rows = []
+    for option in serve.__dict__.get("added", []):
+        name = option.lstrip("-").replace("-", "_")
+        value = getattr(args, name, None)
+        if any(arg == option or arg.startswith(option + "=") for arg in argv):
+            source = "cli"
+        elif _env_name(option) in os.environ:
+            source = "env"
+        else:
+            source = "default"
+        text = "" if value is None else str(value)
+        if option in SECRET_OPTIONS and text:
+            text = "********"
+        rows.append((name, text, source))
+    return tuple(rows)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=getattr(args, "log_level", "INFO").upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _plain_access_log()
     if args.command == "role":
         run_role_command(args)
         return
-    config = config_from_args(args)
+    config = replace(config_from_args(args),
+                     options=option_rows(parser, args, sys.argv[1:] if argv is None else argv))
     if config.workers > 1:
         serve_workers(config)
     else:

@@ -120,3 +120,9 @@ class Config:
     access_log: bool = False  # one JSON line per request on the alternator.access logger
     # Test-only structures (the derived-row shadow, alternator/derived.py); never in production.
     test_hooks: bool = False
+    # The command line's options as (name, value, source), for the configuration table
+    # (.scylla.alternator.system.config); empty when the server was not started from it.
+    options: tuple[tuple[str, str, str], ...] = ()
+    # Under --workers: a directory the supervisor made for its workers to share (run-time
+    # changes of system.config are passed on through it).
+    shared_dir: str | None = None

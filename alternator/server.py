@@ -59,6 +59,7 @@ from alternator.operations import (
     ttl,
 )
 from alternator.operations.backfill import Backfills
+from alternator.operations.config_table import LiveOptions
 from alternator.operations.context import ClientInfo, Counters, Handler
 from alternator.settings import Settings
 from alternator.storage import Storage
@@ -85,6 +86,7 @@ class ServerState:
     expiry: ttl.ExpiryCounts = field(default_factory=ttl.ExpiryCounts)
     backfills: Backfills = field(init=False)
     settings: Settings = field(init=False)  # what may change at run time, read per request
+    live: LiveOptions = field(init=False)  # its changes through system.config
     # DynamoDB requests being handled, and operations that timed out but still run (their
     # slots are given back when they end): what --max-concurrent-requests-per-shard bounds.
     in_flight: int = 0
@@ -276,7 +278,7 @@ async def _serve(request: web.Request, state: ServerState,
         outcome.name_table(req)
         ctx = RequestContext(state.storage, state.config, principal, state.roles, state.clients,
                              state.counters, state.backfills.wake,
-                             json_safe(request.host))
+                             json_safe(request.host), state.live)
         key = id(request)
         state.active[key] = (request, outcome.user)
         try:
@@ -370,8 +372,7 @@ Signer = tuple[sigv4.SignedRequest, Principal]
 async def _identify(state: ServerState, request: web.Request) -> Signer | None:
     """Who signed the request, from its headers alone; None when not checked (authorization
     off, or only warned about and failing)."""
-    config = state.config
-    if not (config.enforce_authorization or config.warn_authorization):
+    if not (state.config.enforce_authorization or state.settings.warn_authorization):
         return None
     try:
         return await identify(state.roles, request.headers, datetime.now(UTC))
@@ -488,10 +489,12 @@ def make_metrics_app(app: web.Application) -> web.Application:
 
 async def _sync_metrics(state: ServerState) -> None:
     """Under --workers, where the supervisor reads the metrics: the services' counters are
-    brought into them every second."""
+    brought into them every second; and what other workers changed in system.config is
+    applied here."""
     while True:
         await asyncio.sleep(METRICS_SYNC_SECONDS)
         state.metrics.sync(service_totals(state))
+        state.live.refresh()
 
 
 def make_app(config: Config, storage: Storage) -> web.Application:
@@ -504,6 +507,7 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     app[STATE] = state = ServerState(config=config, storage=storage, roles=roles, budget=budget)
     state.backfills = Backfills(storage, config)
     state.settings = Settings.from_config(config)
+    state.live = LiveOptions(state.settings, config.shared_dir)
     if config.test_hooks:
         from alternator import hooks
 

@@ -9,11 +9,14 @@ new value given as text, as a configuration table would hold it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from alternator.config import Config
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass(slots=True)
@@ -28,6 +31,10 @@ class Settings:
     max_concurrent_requests: int = 0
     # One JSON line per request on the ``alternator.access`` logger.
     access_log: bool = False
+    # When not enforcing authorization: check it anyway and log what would be refused.
+    warn_authorization: bool = False
+    # The level of the server's logs (Python logging's level names).
+    log_level: str = "INFO"
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
@@ -37,6 +44,8 @@ class Settings:
             request_timeout=config.request_timeout,
             max_concurrent_requests=config.max_concurrent_requests,
             access_log=config.access_log,
+            warn_authorization=config.warn_authorization,
+            log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
         )
 
 
@@ -58,6 +67,14 @@ def _milliseconds(text: str) -> float:
     return _count(text) / 1000.0
 
 
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    logging.getLogger().setLevel(level)  # the change takes effect here
+    return level
+
+
 def _boolean(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("true", "1", "yes", "on"):
@@ -75,6 +92,8 @@ SCYLLA_NAMES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "alternator_timeout_in_ms": ("request_timeout", _milliseconds),
     "max_concurrent_requests_per_shard": ("max_concurrent_requests", _count),
     "alternator_access_log": ("access_log", _boolean),
+    "alternator_warn_authorization": ("warn_authorization", _boolean),
+    "log_level": ("log_level", _log_level),
 }
 
 

@@ -65,10 +65,12 @@ class Supervisor:
         self._started: dict[int, float] = {}
         self._pause: dict[int, float] = {}
         self._stopping = False
+        self._shared: str | None = None
 
     def _start(self, index: int) -> None:
         worker = self._context.Process(
-            target=run_worker, args=(replace(self.config, worker_id=index), os.getpid()),
+            target=run_worker,
+            args=(replace(self.config, worker_id=index, shared_dir=self._shared), os.getpid()),
             name=f"alternator-worker-{index}", daemon=True)
         worker.start()
         self._workers[index] = worker
@@ -82,7 +84,7 @@ class Supervisor:
         signal.signal(signal.SIGTERM, self.stop)
         config = self.config
         # Every worker keeps its metrics in shared files; this process serves their sum.
-        shared = exposition.use_shared_files()
+        shared = self._shared = exposition.use_shared_files()
         stop_metrics = None
         try:
             if config.prometheus_port is not None:

@@ -12,6 +12,7 @@ from alternator.auth.credentials import Principal, RoleCache
 from alternator.config import Config
 from alternator.errors import ResourceNotFoundException
 from alternator.metrics import usage
+from alternator.operations.config_table import LiveOptions
 from alternator.schema import TableSchema, read_table_name
 from alternator.storage import ALL_KEYSPACES, Storage
 from alternator.values import Item
@@ -68,6 +69,8 @@ class RequestContext:
     # Starts this process's backfill of indexes UpdateTable created (operations/backfill.py).
     wake_backfill: Callable[[], None] = lambda: None
     host: str = ""  # the request's Host header: the address the client reached
+    # The settings that change at run time, and their changes (system.config).
+    live: LiveOptions | None = None
 
     def authorize(self, permission: str, resource: str = ALL_KEYSPACES) -> None:
         """Check a CQL permission; under --alternator-warn-authorization only log a denial."""

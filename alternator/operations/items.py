@@ -123,6 +123,9 @@ async def _replace(ctx: RequestContext, req: dict[str, Any], table: TableSchema,
 
 
 async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    system = system_table_name(fields.require_str(req, "TableName"))
+    if system is not None:
+        return await system_tables.update(ctx, req, *system)
     table = await table_for(ctx, req, permissions.MODIFY)
     key = parse_key(table, fields.require_map(req, "Key"))
     returns = return_values(req, _RETURN_VALUES)

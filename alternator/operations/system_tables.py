@@ -29,6 +29,7 @@ from alternator.errors import (
     ValidationException,
 )
 from alternator.expressions.ast import And, Compare, Value
+from alternator.operations import config_table
 from alternator.operations.context import RequestContext
 from alternator.storage import table_resource
 from alternator.values import AttributeValue, Item, format_number, validate_item
@@ -167,6 +168,10 @@ async def read(ctx: RequestContext, req: dict[str, Any], keyspace: str, table: s
         items = [c.item() for c in ctx.clients()]
         items += await _backend_clients(ctx)
         next_state = None
+    elif (keyspace, table) == ("system", "config"):
+        items = [i for i in config_table.items(ctx.config.options, _live(ctx))
+                 if all(i.get(column) == value for column, value in where.items())]
+        next_state = None
     else:
         rows = await ctx.storage.read_system_table(keyspace, table, where, limit or DEFAULT_PAGE,
                                                    paging)
@@ -213,6 +218,26 @@ async def write(ctx: RequestContext, req: dict[str, Any], keyspace: str, table: 
                 delete: bool) -> dict[str, Any]:
     """PutItem / DeleteItem on a system table: only with --alternator-allow-system-table-write,
     and only for a superuser."""
+    _check_writable(ctx, keyspace, table)
+    for unsupported in ("ConditionExpression", "Expected", "ReturnValues"):
+        if req.get(unsupported) not in (None, "NONE"):
+            raise ValidationException(f"{unsupported} is not supported on system tables")
+    if (keyspace, table) == ("system", "config"):
+        if delete:
+            raise ValidationException("The options of system.config cannot be deleted")
+        _live(ctx).change(*config_table.written_value(
+            validate_item(fields.require_map(req, "Item"))))
+        return {}
+    if delete:
+        key = validate_item(fields.require_map(req, "Key"), "Key")
+        await ctx.storage.write_system_table(keyspace, table, key, None)
+    else:
+        item = validate_item(fields.require_map(req, "Item"))
+        await ctx.storage.write_system_table(keyspace, table, item, item)
+    return {}
+
+
+def _check_writable(ctx: RequestContext, keyspace: str, table: str) -> None:
     if not ctx.config.allow_system_table_write:
         raise ValidationException(
             "Writes to system tables are disabled: start the server with "
@@ -224,13 +249,30 @@ async def write(ctx: RequestContext, req: dict[str, Any], keyspace: str, table: 
         raise AccessDeniedException(
             f"Writing to system table {keyspace}.{table} is allowed only to a superuser; "
             f"role {ctx.principal.name} is not one")
-    for unsupported in ("ConditionExpression", "Expected", "ReturnValues"):
+
+
+async def update(ctx: RequestContext, req: dict[str, Any], keyspace: str,
+                 table: str) -> dict[str, Any]:
+    """UpdateItem on a system table: only system.config's ``SET value = :v``, with the checks
+    of :func:`write`."""
+    if (keyspace, table) != ("system", "config"):
+        raise ValidationException("UpdateItem is supported only on system.config among the "
+                                  "system tables")
+    _check_writable(ctx, keyspace, table)
+    for unsupported in ("ConditionExpression", "Expected", "ReturnValues", "AttributeUpdates"):
         if req.get(unsupported) not in (None, "NONE"):
             raise ValidationException(f"{unsupported} is not supported on system tables")
-    if delete:
-        key = validate_item(fields.require_map(req, "Key"), "Key")
-        await ctx.storage.write_system_table(keyspace, table, key, None)
-    else:
-        item = validate_item(fields.require_map(req, "Item"))
-        await ctx.storage.write_system_table(keyspace, table, item, item)
+    binder = expr.Binder(fields.optional_map(req, "ExpressionAttributeNames"),
+                         fields.optional_map(req, "ExpressionAttributeValues"))
+    text = fields.optional_str(req, "UpdateExpression")
+    update = binder.update(text) if text is not None else None
+    binder.finish()
+    key = validate_item(fields.require_map(req, "Key"), "Key")
+    _live(ctx).change(*config_table.updated_value(update, key))
     return {}
+
+
+def _live(ctx: RequestContext) -> config_table.LiveOptions:
+    if ctx.live is None:  # (a context made outside the server: nothing changes at run time)
+        raise ValidationException("This server has no run-time options")
+    return ctx.live
