@@ -236,6 +236,11 @@ async def handle_dynamodb(request: web.Request) -> web.StreamResponse:
     counted, token = usage.begin()
     try:
         response = await _serve(request, state, outcome)
+    except BaseException:  # no answer at all (the server stopping, a failure writing one)
+        outcome.status = outcome.status or 500
+        outcome.latency = time.monotonic() - outcome.started
+        request_ended(state, outcome, counted)
+        raise
     finally:
         usage.end(token)
     _ended(state, outcome, response, counted)
@@ -314,8 +319,8 @@ async def _within(state: ServerState, work: Awaitable[dict[str, Any]],
     try:
         return await asyncio.wait_for(asyncio.shield(task), timeout)
     except TimeoutError:
-        if task.done():  # the operation's own TimeoutError, not the deadline
-            raise
+        if task.done():  # ended at the deadline, or raised a TimeoutError of its own
+            return task.result()
     state.in_flight += 1
     task.add_done_callback(lambda done: _ended_late(state, done, outcome))
     client_faults.log(logging.WARNING, "%s (request id %s) still running after %g s; answered "
