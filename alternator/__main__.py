@@ -319,6 +319,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sqlite_synchronous=args.sqlite_synchronous,
         limits=_limits_from_args(args),
         allow_system_table_write=_flag(args.alternator_allow_system_table_write),
+        log_level=str(args.log_level).upper(),
         **_http_from_args(args),
     )
 

@@ -126,3 +126,4 @@ class Config:
     # Under --workers: a directory the supervisor made for its workers to share (run-time
     # changes of system.config are passed on through it).
     shared_dir: str | None = None
+    log_level: str = "INFO"  # the level of the server's logs (changeable at run time)

@@ -45,7 +45,7 @@ class Settings:
             max_concurrent_requests=config.max_concurrent_requests,
             access_log=config.access_log,
             warn_authorization=config.warn_authorization,
-            log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
+            log_level=config.log_level.upper(),
         )
 
 

@@ -42,7 +42,7 @@ def run_worker(config: Config, parent: int) -> None:
     from alternator.runner import run, serve_until_signal
 
     _die_with_parent(parent)
-    logging.basicConfig(level="WARNING", stream=sys.stderr,
+    logging.basicConfig(level=config.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run(serve_until_signal(config, parent=parent))
 

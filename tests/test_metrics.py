@@ -135,7 +135,9 @@ def test_operations_capacity_and_per_table_series(endpoint: Endpoint, dynamodb: 
                  op="BatchGetItem") == 1
     # (The refused PutItem wrote nothing.)
     assert delta(before, after, "scylla_alternator_operation_size_kb_count", op="PutItem") == 3
-    assert delta(before, after, "alternator_backend_latency_seconds_count", op="GetItem") == 2
+    # The two GetItems that read waited for the backend (the refused one may have too, when
+    # it had to load the table's schema).
+    assert delta(before, after, "alternator_backend_latency_seconds_count", op="GetItem") in (2, 3)
 
 
 def test_errors_and_unsupported_operations(endpoint: Endpoint, dynamodb: Any) -> None:

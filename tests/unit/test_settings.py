@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from alternator.config import Config
@@ -17,7 +19,7 @@ def test_from_config_copies_the_startup_values() -> None:
     assert config.max_concurrent_requests == 7
 
 
-def test_change_by_scylla_name() -> None:
+def test_change_by_scylla_name(restore_log_level: None) -> None:
     settings = Settings()
     change(settings, "alternator_timeout_in_ms", "1500")
     change(settings, "alternator_response_gzip_compression_level", "0")
@@ -27,8 +29,19 @@ def test_change_by_scylla_name() -> None:
     assert settings == Settings(1, 0, 1.5, 64, True)
     assert current(settings, "alternator_timeout_in_ms") == "1500"
     assert current(settings, "alternator_access_log") == "true"
+    change(settings, "alternator_warn_authorization", "on")
+    change(settings, "log_level", "debug")
     assert {current(settings, name) for name in SCYLLA_NAMES} == {"1", "0", "1500", "64",
-                                                                   "true"}
+                                                                   "true", "DEBUG"}
+
+
+@pytest.fixture()
+def restore_log_level() -> Iterator[None]:
+    import logging
+
+    level = logging.getLogger().level
+    yield
+    logging.getLogger().setLevel(level)
 
 
 @pytest.mark.parametrize(("name", "text"), [
@@ -36,6 +49,8 @@ def test_change_by_scylla_name() -> None:
     ("alternator_timeout_in_ms", "-1"),
     ("max_concurrent_requests_per_shard", "many"),
     ("alternator_access_log", "maybe"),
+    ("alternator_warn_authorization", "perhaps"),
+    ("log_level", "LOUD"),
     ("no_such_setting", "1"),
 ])
 def test_invalid_changes_are_refused(name: str, text: str) -> None:
