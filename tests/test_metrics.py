@@ -274,3 +274,29 @@ def test_authorization_failures_and_stream_records(endpoint: Endpoint, dynamodb:
     assert delta(before, after, "alternator_stream_records") == 2
     # A stream table takes the versioned loop: every write read first and used LWT.
     assert delta(before, after, "scylla_alternator_reads_before_write") == 3
+
+
+def test_background_services_are_counted(endpoint: Endpoint, dynamodb: Any) -> None:
+    """The expiry service's work and the role cache's lookups reach the metrics (the test
+    servers look for expired items every second)."""
+    assert endpoint.metrics_url is not None
+    name = f"metrics_{uuid.uuid4().hex[:10]}"
+    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}])
+    dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+        "Enabled": True, "AttributeName": "expires"})
+    before = scrape(endpoint.metrics_url)
+    for key in ("a", "b"):
+        # (Expired a minute ago: DynamoDB ignores expiry times more than five years old.)
+        dynamodb.put_item(TableName=name, Item={"p": {"S": key},
+                                                "expires": {"N": str(int(time.time()) - 60)}})
+    deadline = time.monotonic() + 60
+    while delta(before, scrape(endpoint.metrics_url), "alternator_expiry_items_deleted",
+                table=name) < 2:
+        assert time.monotonic() < deadline, "the expired items were not counted"
+        time.sleep(0.5)
+    after = scrape(endpoint.metrics_url)
+    assert delta(before, after, "alternator_expiry_items_scanned", table=name) >= 2
+    assert delta(before, after, "alternator_cache_lookups", result="hit") >= 2
+    assert dynamodb.scan(TableName=name)["Count"] == 0
