@@ -124,7 +124,8 @@ def alternator(logdir: Path, name: str, port: int, workers: int, backend: str,
     argv = [str(VENV_BIN / "alternator"), "serve", "--backend", backend,
             "--alternator-address", "127.0.0.1", "--alternator-port", str(port),
             "--alternator-https-port", "none", "--workers", str(workers),
-            "--log-level", "WARNING", "--state-dir", str(logdir / "state"), *extra]
+            "--log-level", "WARNING", "--state-dir", str(logdir / "state"),
+            "--prometheus-port", "0", *extra]  # metrics on, as by default, on a free port
     child = Child(name, argv, logdir / f"{name}.log")
     wait_http(child, port)
     return child
