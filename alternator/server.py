@@ -477,6 +477,7 @@ def service_totals(state: ServerState) -> dict[tuple[str, str], float]:
 async def handle_metrics(request: web.Request) -> web.Response:
     """``GET /metrics`` of one server process (under --workers the supervisor serves it)."""
     state = request.app[STATE]
+    state.metrics.flush()
     state.metrics.sync(service_totals(state))
     body, content_type = render(state.metrics.registry)
     response = web.Response(body=body)
@@ -493,11 +494,12 @@ def make_metrics_app(app: web.Application) -> web.Application:
 
 
 async def _sync_metrics(state: ServerState) -> None:
-    """Under --workers, where the supervisor reads the metrics: the services' counters are
-    brought into them every second; and what other workers changed in system.config is
+    """Under --workers, where the supervisor reads the metrics: the requests' counts and the
+    services' counters are brought into them every second; and what other workers changed in system.config is
     applied here."""
     while True:
         await asyncio.sleep(METRICS_SYNC_SECONDS)
+        state.metrics.flush()
         state.metrics.sync(service_totals(state))
         state.live.refresh()
 

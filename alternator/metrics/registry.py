@@ -17,6 +17,7 @@ every worker's (alternator/metrics/exposition.py); docs/monitoring.md lists ever
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,7 +50,6 @@ AUTHENTICATION_ERRORS = frozenset({
 AUTHORIZATION_ERRORS = frozenset({"AccessDeniedException"})
 CONDITION_FAILED = "ConditionalCheckFailedException"
 SHED_ERRORS = frozenset({"ThrottlingException", "RequestLimitExceeded"})
-WCU_OPERATIONS = ("PutItem", "DeleteItem", "UpdateItem", "Index")
 
 
 class _Family:
@@ -161,106 +161,129 @@ class Metrics:
         self.backfilled = own("index_backfill_items",
                               "items written into new secondary indexes by backfills")
         self._synced: dict[tuple[str, str], float] = {}
-        self._ops: dict[str, tuple[Any, Any]] = {}
-        self._tables: dict[tuple[str, str], _TableSeries] = {}
+        self._tally = _Tally()
+        # (table, its resource, operation) -> the table's labels, and with the operation's
+        self._labels: dict[tuple[str, str, str | None], tuple[tuple[str, str],
+                                                               tuple[str, ...]]] = {}
 
     # --- per request -----------------------------------------------------------------------
 
     def request_done(self, operation: str | None, status: int, error: str | None,
                      seconds: float, usage: Usage) -> None:
-        """Record one finished request: ``operation`` None when it named none we serve."""
+        """Record one finished request: ``operation`` None when it named none we serve.
+
+        Counted in plain Python here (a few microseconds); :meth:`flush` hands the counts to
+        prometheus_client, at each scrape or every second under --workers."""
+        add, observe = self._tally.add, self._tally.observe
         micros = seconds * 1e6
-        self.total.all.inc()
+        add(self.total.all, ())
         if operation is None:
             if error == "UnknownOperationException":
-                self.unsupported.inc()
+                add(self.unsupported, ())
         else:
-            series = self._ops.get(operation)
-            if series is None:
-                series = self._ops[operation] = (self.operation.all.labels(operation),
-                                                 self.op_latency.all.labels(operation))
-            series[0].inc()
-            series[1].observe(micros)
+            labels = (operation,)
+            add(self.operation.all, labels)
+            observe(self.op_latency.all, labels, micros)
+            if usage.backend_calls:
+                add(self.backend_calls, labels, usage.backend_calls)
+                observe(self.backend_latency, labels, usage.backend_seconds)
         if error is not None:
             self._error(operation, status, error, usage)
-        if usage.backend_calls and operation is not None:
-            self.backend_calls.labels(operation).inc(usage.backend_calls)
-            self.backend_latency.labels(operation).observe(usage.backend_seconds)
         for name, table in usage.tables.items():
             self._table_done(name, table, operation, micros)
 
     def _error(self, operation: str | None, status: int, error: str, usage: Usage) -> None:
-        self.errors.labels(operation or "", error).inc()
+        add = self._tally.add
+        add(self.errors, (operation or "", error))
         if error == CONDITION_FAILED:
-            self.condition_failed.all.inc()
+            add(self.condition_failed.all, ())
             for name, table in usage.tables.items():
-                self._series(name, table).condition_failed.inc()
+                add(self.condition_failed.table, self._table_labels(name, table, None)[0])
             return
         if status >= 500:
-            self.system_errors.all.inc()
+            add(self.system_errors.all, ())
         elif status >= 400:
-            self.user_errors.all.inc()
+            add(self.user_errors.all, ())
         if error in AUTHENTICATION_ERRORS:
-            self.authentication_failures.inc()
+            add(self.authentication_failures, ())
         elif error in AUTHORIZATION_ERRORS:
-            self.authorization_failures.inc()
+            add(self.authorization_failures, ())
         elif error in SHED_ERRORS:
-            self.requests_shed.all.inc()
+            add(self.requests_shed.all, ())
 
-    def _series(self, name: str, table: TableUsage) -> _TableSeries:
-        resource = table.resource or f"data/{name}/{name}"
-        key = (resource, name)
-        series = self._tables.get(key)
-        if series is None:
-            keyspace = resource.split("/")[1] if resource.count("/") == 2 else name
-            series = self._tables[key] = _TableSeries(self, keyspace, name)
-        return series
+    def _table_labels(self, name: str, table: TableUsage,
+                      operation: str | None) -> tuple[tuple[str, str], tuple[str, ...]]:
+        """The table's labels, and with the operation's: made once per table and operation."""
+        key = (name, table.resource, operation)
+        found = self._labels.get(key)
+        if found is None:
+            parts = table.resource.split("/")
+            labels = (parts[1] if len(parts) == 3 else name, name)
+            found = self._labels[key] = (labels, (*labels, operation or ""))
+        return found
 
     def _table_done(self, name: str, table: TableUsage, operation: str | None,
                     micros: float) -> None:
-        series = self._series(name, table)
+        add, observe = self._tally.add, self._tally.observe
+        labels, op_labels = self._table_labels(name, table, operation)
         if operation is not None and operation not in NOT_PER_TABLE:
-            series.operation(operation).inc()
-            series.total.inc()
+            add(self.operation.table, op_labels)
+            add(self.total.table, labels)
             if operation in TABLE_LATENCY_OPERATIONS:
-                series.latency(operation).observe(micros)
-        for family, value in (
-            (self.reads_before_write, table.reads_before_write),
-            (self.write_using_lwt, table.writes_using_lwt),
-            (self.filtered_read, table.filtered_read),
-            (self.filtered_matched, table.filtered_matched),
-            (self.filtered_dropped, table.filtered_read - table.filtered_matched),
-            (self.returned_records, table.returned_records),
-        ):
-            if value:
-                family.all.inc(value)
-                series.child(family).inc(value)
+                observe(self.op_latency.table, op_labels, micros)
+        if table.reads_before_write:
+            self._both(self.reads_before_write, labels, table.reads_before_write)
+        if table.writes_using_lwt:
+            self._both(self.write_using_lwt, labels, table.writes_using_lwt)
+        if table.filtered_read:
+            self._both(self.filtered_read, labels, table.filtered_read)
+            self._both(self.filtered_matched, labels, table.filtered_matched)
+            self._both(self.filtered_dropped, labels,
+                       table.filtered_read - table.filtered_matched)
+        if table.returned_records:
+            self._both(self.returned_records, labels, table.returned_records)
         if table.rcu_half:
-            self.rcu.all.inc(table.rcu_half / 2)
-            series.child(self.rcu).inc(table.rcu_half / 2)
-        for op, units in zip(WCU_OPERATIONS, (table.wcu_put, table.wcu_delete,
-                                              table.wcu_update, table.wcu_index), strict=True):
-            if units:
-                self.wcu.all.labels(op).inc(units)
-                series.child(self.wcu, op).inc(units)
+            self._both(self.rcu, labels, table.rcu_half / 2)
+        if table.wcu_put:
+            self._both(self.wcu, labels, table.wcu_put, "PutItem")
+        if table.wcu_update:
+            self._both(self.wcu, labels, table.wcu_update, "UpdateItem")
+        if table.wcu_delete:
+            self._both(self.wcu, labels, table.wcu_delete, "DeleteItem")
+        if table.wcu_index:
+            self._both(self.wcu, labels, table.wcu_index, "Index")
         if table.lwt_retries:
-            self.lwt_retries.inc(table.lwt_retries)
+            add(self.lwt_retries, (), table.lwt_retries)
         if table.stream_records:
-            self.stream_records.inc(table.stream_records)
+            add(self.stream_records, (), table.stream_records)
+        if operation is None:
+            return
         if operation in ("Query", "Scan"):
-            self.returned_items.all.inc(table.returned_items)
-            series.child(self.returned_items).inc(table.returned_items)
-            self.returned_histogram.all.observe(table.returned_items)
-            series.child(self.returned_histogram).observe(table.returned_items)
-        if operation in ("BatchGetItem", "BatchWriteItem") and table.batch_items:
-            self.batch_items.all.labels(operation).inc(table.batch_items)
-            series.child(self.batch_items, operation).inc(table.batch_items)
-            self.batch_histogram.all.labels(operation).observe(table.batch_items)
-            series.child(self.batch_histogram, operation).observe(table.batch_items)
-        if operation is not None and table.item_bytes:
+            self._both(self.returned_items, labels, table.returned_items)
+            observe(self.returned_histogram.all, (), table.returned_items)
+            observe(self.returned_histogram.table, labels, table.returned_items)
+        elif operation in ("BatchGetItem", "BatchWriteItem") and table.batch_items:
+            self._both(self.batch_items, labels, table.batch_items, operation)
+            observe(self.batch_histogram.all, (operation,), table.batch_items)
+            observe(self.batch_histogram.table, op_labels, table.batch_items)
+        if table.item_bytes:
             kb = table.item_bytes / 1024
-            self.operation_size.all.labels(operation).observe(kb)
-            series.child(self.operation_size, operation).observe(kb)
+            observe(self.operation_size.all, (operation,), kb)
+            observe(self.operation_size.table, op_labels, kb)
+
+    def _both(self, family: _Family, labels: tuple[str, str], value: float,
+              op: str | None = None) -> None:
+        """Count ``value`` for the whole server and for the table."""
+        if op is None:
+            self._tally.add(family.all, (), value)
+            self._tally.add(family.table, labels, value)
+        else:
+            self._tally.add(family.all, (op,), value)
+            self._tally.add(family.table, (*labels, op), value)
+
+    def flush(self) -> None:
+        """Hand the counts tallied since the last flush to prometheus_client."""
+        self._tally.flush()
 
     # --- from the background services ------------------------------------------------------
 
@@ -277,36 +300,54 @@ class Metrics:
             (metric.labels(key[1]) if key[1] else metric).inc(delta)
 
 
-class _TableSeries:
-    """One table's labelled children, made once."""
+class _Tally:
+    """Counts and observations not yet handed to prometheus_client, keyed by (metric, label
+    values), and the labelled children they go to (made once).
 
-    def __init__(self, metrics: Metrics, keyspace: str, table: str) -> None:
-        self._labels = (keyspace, table)
-        self._children: dict[tuple[int, str], Any] = {}
-        self._operations: dict[str, Any] = {}
-        self._latencies: dict[str, Any] = {}
-        self._metrics = metrics
-        self.total = metrics.total.table.labels(*self._labels)
-        self.condition_failed = metrics.condition_failed.table.labels(*self._labels)
+    A histogram's observations are kept as its buckets' counts and their sum, and handed over
+    by incrementing the child's bucket and sum values, which is what its ``observe`` does one
+    observation at a time (tests/unit/test_metrics_tally.py holds the two to the same
+    exposition)."""
 
-    def operation(self, op: str) -> Any:
-        child = self._operations.get(op)
-        if child is None:
-            child = self._operations[op] = self._metrics.operation.table.labels(
-                *self._labels, op)
-        return child
+    def __init__(self) -> None:
+        self._counts: dict[tuple[Any, tuple[str, ...]], float] = {}
+        self._observed: dict[tuple[Any, tuple[str, ...]], list[float]] = {}
+        self._bounds: dict[Any, list[float]] = {}
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
 
-    def latency(self, op: str) -> Any:
-        child = self._latencies.get(op)
-        if child is None:
-            child = self._latencies[op] = self._metrics.op_latency.table.labels(
-                *self._labels, op)
-        return child
+    def add(self, metric: Any, labels: tuple[str, ...], value: float = 1) -> None:
+        key = (metric, labels)
+        counts = self._counts
+        counts[key] = counts.get(key, 0) + value
 
-    def child(self, family: _Family, op: str = "") -> Any:
-        key = (id(family), op)
+    def observe(self, metric: Any, labels: tuple[str, ...], value: float) -> None:
+        key = (metric, labels)
+        pending = self._observed.get(key)
+        if pending is None:
+            bounds = self._bounds.get(metric)
+            if bounds is None:
+                bounds = self._bounds[metric] = [float(b) for b in metric._upper_bounds]
+            pending = self._observed[key] = [0.0] * (len(bounds) + 1)
+        else:
+            bounds = self._bounds[metric]
+        pending[bisect_left(bounds, value)] += 1  # the first bucket whose bound >= value
+        pending[-1] += value
+
+    def _child(self, key: tuple[Any, tuple[str, ...]]) -> Any:
         child = self._children.get(key)
         if child is None:
-            labels = (*self._labels, op) if op else self._labels
-            child = self._children[key] = family.table.labels(*labels)
+            metric, labels = key
+            child = self._children[key] = metric.labels(*labels) if labels else metric
         return child
+
+    def flush(self) -> None:
+        counts, self._counts = self._counts, {}
+        for key, value in counts.items():
+            self._child(key).inc(value)
+        observed, self._observed = self._observed, {}
+        for key, pending in observed.items():
+            child = self._child(key)
+            child._sum.inc(pending[-1])
+            for bucket, count in zip(child._buckets, pending, strict=False):
+                if count:
+                    bucket.inc(count)
