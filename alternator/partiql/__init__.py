@@ -1,0 +1,28 @@
+"""DynamoDB's PartiQL dialect: parse a statement, translate it into the request of the
+operation that does the same (docs/partiql.md). Pure: no I/O."""
+
+from alternator.partiql import ast
+from alternator.partiql.parser import parse
+from alternator.partiql.translate import (
+    PointRead,
+    check_request,
+    count_parameters,
+    delete_request,
+    insert_request,
+    point_read,
+    select_request,
+    update_request,
+)
+
+__all__ = [
+    "PointRead",
+    "ast",
+    "check_request",
+    "count_parameters",
+    "delete_request",
+    "insert_request",
+    "parse",
+    "point_read",
+    "select_request",
+    "update_request",
+]
