@@ -10,6 +10,7 @@ from __future__ import annotations
 from alternator.operations import (
     batch,
     items,
+    partiql,
     query,
     streams,
     tables,
@@ -39,6 +40,7 @@ HANDLERS: dict[str, Handler] = {
     "BatchWriteItem": batch.batch_write_item,
     "TransactWriteItems": transactions.transact_write_items,
     "TransactGetItems": transactions.transact_get_items,
+    "ExecuteStatement": partiql.execute_statement,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsOfResource": tags.list_tags_of_resource,

@@ -1,0 +1,456 @@
+"""PartiQL: ExecuteStatement, BatchExecuteStatement and ExecuteTransaction, black-box on both
+backends (docs/partiql.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from test_indexes import index
+
+from conftest import create_table, error_of, new_key
+
+
+def S(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def N(value: int | str) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+@pytest.fixture(scope="module")
+def tables(dynamodb: Any) -> Iterator[tuple[str, str]]:
+    """A table keyed by ``p`` only, and one keyed by ``p`` and ``c`` with an index on ``g``."""
+    hash_only = create_table(dynamodb, [("p", "HASH", "S")])
+    ranged = create_table(dynamodb, [("p", "HASH", "S"), ("c", "RANGE", "N")],
+                          attributes=(("g", "S"),),
+                          GlobalSecondaryIndexes=[index("by_g", ["g"], ["c"])])
+    yield hash_only, ranged
+    dynamodb.delete_table(TableName=hash_only)
+    dynamodb.delete_table(TableName=ranged)
+
+
+def run(dynamodb: Any, statement: str, *parameters: dict[str, Any], **extra: Any) -> Any:
+    if parameters:
+        extra["Parameters"] = list(parameters)
+    return dynamodb.execute_statement(Statement=statement, **extra)
+
+
+def get(dynamodb: Any, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    return dict(item) if item is not None else None
+
+
+def fill(dynamodb: Any, table: str, p: str, count: int) -> None:
+    for c in range(count):
+        dynamodb.put_item(TableName=table, Item={"p": S(p), "c": N(c), "v": N(c * 10),
+                                                 "g": S(f"g-{p}")})
+
+
+# --- INSERT -------------------------------------------------------------------------------------
+
+
+def test_insert_every_literal_type(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    out = run(dynamodb, f"""INSERT INTO "{hash_only}" VALUE {{
+        'p': '{p}', 's': 'it''s', 'n': -12.50, 'e': 1e3, 't': TRUE, 'f': false, 'z': NULL,
+        'l': [1, 'two', [3]], 'm': {{'a': {{'b': 'deep'}}}}, 'ss': <<'x', 'y'>>,
+        'ns': <<1, 2.5>>, 'b': ?}}""", {"B": b"\x00\x01"})
+    assert out["Items"] == []
+    item = get(dynamodb, hash_only, {"p": S(p)})
+    assert item is not None
+    assert item["s"] == S("it's") and item["n"] == N("-12.5") and item["e"] == N(1000)
+    assert item["t"] == {"BOOL": True} and item["f"] == {"BOOL": False}
+    assert item["z"] == {"NULL": True}
+    assert item["l"] == {"L": [N(1), S("two"), {"L": [N(3)]}]}
+    assert item["m"] == {"M": {"a": {"M": {"b": S("deep")}}}}
+    assert sorted(item["ss"]["SS"]) == ["x", "y"] and sorted(item["ns"]["NS"]) == ["1", "2.5"]
+    assert item["b"] == {"B": b"\x00\x01"}
+
+
+def test_insert_duplicate(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    run(dynamodb, f"INSERT INTO \"{hash_only}\" VALUE {{'p': ?, 'v': 1}}", S(p))
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f"INSERT INTO \"{hash_only}\" VALUE {{'p': ?, 'v': 2}}", S(p))
+    assert error_of(exc) == ("DuplicateItemException", "Duplicate primary key exists in table")
+    assert get(dynamodb, hash_only, {"p": S(p)}) == {"p": S(p), "v": N(1)}
+
+
+def test_insert_a_whole_item_parameter(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    p = new_key()
+    run(dynamodb, f'INSERT INTO "{ranged}" VALUE ?', {"M": {"p": S(p), "c": N(1), "x": S("y")}})
+    assert get(dynamodb, ranged, {"p": S(p), "c": N(1)}) == {"p": S(p), "c": N(1), "x": S("y")}
+
+
+def test_insert_without_the_key(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f"INSERT INTO \"{ranged}\" VALUE {{'p': 'a'}}")
+    assert error_of(exc)[0] == "ValidationException"
+
+
+# --- SELECT -------------------------------------------------------------------------------------
+
+
+def test_select_by_key_is_a_query(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    p = new_key()
+    fill(dynamodb, ranged, p, 5)
+    found = run(dynamodb, f'SELECT * FROM "{ranged}" WHERE p = ?', S(p), ConsistentRead=True)
+    assert [i["c"] for i in found["Items"]] == [N(c) for c in range(5)]
+    assert "NextToken" not in found
+    found = run(dynamodb, f"SELECT c, v FROM \"{ranged}\" WHERE p = '{p}' AND c >= 2 "
+                "ORDER BY c DESC", ConsistentRead=True)
+    assert found["Items"] == [{"c": N(c), "v": N(c * 10)} for c in (4, 3, 2)]
+    found = run(dynamodb, f"SELECT c FROM \"{ranged}\" WHERE p = '{p}' AND c BETWEEN 1 AND 3 "
+                "AND v <> 20", ConsistentRead=True)
+    assert found["Items"] == [{"c": N(1)}, {"c": N(3)}]
+    # A sort-key term the key condition cannot hold still filters (a scan then).
+    found = run(dynamodb, f"SELECT c FROM \"{ranged}\" WHERE p = '{p}' AND (c = 0 OR c = 4)",
+                ConsistentRead=True)
+    assert sorted(i["c"]["N"] for i in found["Items"]) == ["0", "4"]
+
+
+def test_select_paging(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    p = new_key()
+    fill(dynamodb, ranged, p, 7)
+    seen: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"Limit": 3, "ConsistentRead": True}
+    pages = 0
+    while True:
+        page = run(dynamodb, f'SELECT c FROM "{ranged}" WHERE p = ? AND v > 5', S(p), **request)
+        pages += 1
+        seen += page["Items"]
+        if "NextToken" not in page:
+            break
+        request["NextToken"] = page["NextToken"]
+    # Limit counts the items read, not those matched (c = 0 fails v > 5 on the first page).
+    assert seen == [{"c": N(c)} for c in range(1, 7)]
+    assert pages == 3
+
+
+def test_select_scan_with_filter_and_functions(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    tag = new_key()
+    rows = [
+        {"p": S(f"{tag}-1"), "tag": S(tag), "name": S("apple"), "l": {"L": [S("x")]},
+         "m": {"M": {"k": N(1)}}, "z": {"NULL": True}},
+        {"p": S(f"{tag}-2"), "tag": S(tag), "name": S("banana"), "ss": {"SS": ["x", "y"]}},
+        {"p": S(f"{tag}-3"), "tag": S(tag), "name": S("cherry"), "n": N(7)},
+    ]
+    for row in rows:
+        dynamodb.put_item(TableName=hash_only, Item=row)
+
+    def names(where: str, *parameters: dict[str, Any]) -> list[str]:
+        out: list[str] = []
+        request: dict[str, Any] = {"ConsistentRead": True}
+        while True:
+            page = run(dynamodb, f"SELECT name FROM \"{hash_only}\" WHERE tag = '{tag}' AND "
+                       f"({where})", *parameters, **request)
+            out += [i["name"]["S"] for i in page["Items"]]
+            if "NextToken" not in page:
+                return sorted(out)
+            request["NextToken"] = page["NextToken"]
+
+    assert names("begins_with(name, 'b')") == ["banana"]
+    assert names("BEGINS_WITH(\"name\", ?)", S("ch")) == ["cherry"]
+    assert names("contains(ss, 'y') OR contains(name, 'ppl')") == ["apple", "banana"]
+    assert names("attribute_type(n, 'N')") == ["cherry"]
+    assert names("size(name) = 6") == ["banana", "cherry"]
+    assert names("n IS MISSING") == ["apple", "banana"]
+    assert names("n IS NOT MISSING") == ["cherry"]
+    assert names("z IS NULL AND n IS MISSING AND ss IS NOT NULL") == ["banana"]
+    assert names("z IS NOT NULL") == []
+    assert names("name IN ['apple', 'cherry']") == ["apple", "cherry"]
+    assert names("name IN ('apple')") == ["apple"]
+    assert names("NOT name = 'apple'") == ["banana", "cherry"]
+    assert names("name NOT IN ['apple']") == ["banana", "cherry"]
+    assert names("name NOT BETWEEN 'b' AND 'c'") == ["apple", "cherry"]
+    assert names("m.k = 1 OR l[0] = 'x'") == ["apple"]
+    assert names("m['k'] >= 1") == ["apple"]
+    assert names("n < 10 AND n > 6 AND n <= 7 AND n >= 7 AND n != 8") == ["cherry"]
+
+
+def test_select_nested_projection(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    dynamodb.put_item(TableName=hash_only, Item={
+        "p": S(p), "a": {"M": {"b": {"L": [N(1), N(2)]}, "c": S("x")}}, "d": S("y")})
+    found = run(dynamodb, f'SELECT a.b[1], "d" FROM "{hash_only}" WHERE p = ?', S(p))
+    assert found["Items"] == [{"a": {"M": {"b": {"L": [N(2)]}}}, "d": S("y")}]
+
+
+def test_select_an_index(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    p = new_key()
+    fill(dynamodb, ranged, p, 3)
+    found = run(dynamodb, f'SELECT p, c FROM "{ranged}"."by_g" WHERE g = ? ORDER BY c DESC',
+                S(f"g-{p}"))
+    assert found["Items"] == [{"p": S(p), "c": N(c)} for c in (2, 1, 0)]
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f'SELECT * FROM "{ranged}"."nope" WHERE g = ?', S("x"))
+    assert error_of(exc)[0] == "ValidationException"
+
+
+def test_select_consumed_capacity(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    dynamodb.put_item(TableName=hash_only, Item={"p": S(p)})
+    found = run(dynamodb, f'SELECT * FROM "{hash_only}" WHERE p = ?', S(p),
+                ReturnConsumedCapacity="TOTAL", ConsistentRead=True)
+    assert found["ConsumedCapacity"]["TableName"] == hash_only
+    assert found["ConsumedCapacity"]["CapacityUnits"] == 1.0
+
+
+def test_select_a_missing_table(dynamodb: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, 'SELECT * FROM "no_such_table_here"')
+    assert error_of(exc)[0] == "ResourceNotFoundException"
+
+
+def test_select_a_system_table(dynamodb: Any) -> None:
+    found = run(dynamodb, 'SELECT * FROM ".scylla.alternator.system.clients"')
+    assert any(i.get("client_type") == S("alternator") for i in found["Items"])
+
+
+# --- UPDATE -------------------------------------------------------------------------------------
+
+
+def test_update_set_remove_and_functions(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    dynamodb.put_item(TableName=hash_only, Item={
+        "p": S(p), "n": N(1), "l": {"L": [N(1)]}, "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1"]}, "gone": S("x"), "m": {"M": {"k": S("v")}}})
+    out = run(dynamodb, f"""UPDATE "{hash_only}" SET n = n + 10 SET l = list_append(l, [2, 3])
+        SET ss = set_delete(ss, <<'a'>>), ns = SET_ADD(ns, <<2, 3>>) SET m.k2 = ?
+        REMOVE gone, m.k WHERE p = ?""", S("new"), S(p))
+    assert out["Items"] == []
+    item = get(dynamodb, hash_only, {"p": S(p)})
+    assert item is not None
+    assert item["n"] == N(11) and item["l"] == {"L": [N(1), N(2), N(3)]}
+    assert item["ss"] == {"SS": ["b"]} and sorted(item["ns"]["NS"]) == ["1", "2", "3"]
+    assert "gone" not in item and item["m"] == {"M": {"k2": S("new")}}
+
+
+def test_update_returning(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    dynamodb.put_item(TableName=hash_only, Item={"p": S(p), "a": N(1), "b": N(2)})
+    base = f'UPDATE "{hash_only}" SET a = a + 1 WHERE p = ? RETURNING '
+    assert run(dynamodb, base + "ALL OLD *", S(p))["Items"] == [
+        {"p": S(p), "a": N(1), "b": N(2)}]
+    assert run(dynamodb, base + "MODIFIED OLD *", S(p))["Items"] == [{"a": N(2)}]
+    assert run(dynamodb, base + "ALL NEW *", S(p))["Items"] == [
+        {"p": S(p), "a": N(4), "b": N(2)}]
+    assert run(dynamodb, base + "modified new *", S(p))["Items"] == [{"a": N(5)}]
+
+
+def test_update_conditions(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    p = new_key()
+    dynamodb.put_item(TableName=ranged, Item={"p": S(p), "c": N(1), "v": N(5)})
+    run(dynamodb, f"UPDATE \"{ranged}\" SET v = 6 WHERE p = ? AND c = 1 AND v = 5", S(p))
+    assert get(dynamodb, ranged, {"p": S(p), "c": N(1)})["v"] == N(6)  # type: ignore[index]
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f"UPDATE \"{ranged}\" SET v = 7 WHERE p = ? AND c = 1 AND v = 5", S(p),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    assert error_of(exc)[0] == "ConditionalCheckFailedException"
+    assert exc.value.response["Item"] == {"p": S(p), "c": N(1), "v": N(6)}
+    # An UPDATE of an item that does not exist fails its condition: it creates nothing.
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f"UPDATE \"{ranged}\" SET v = 7 WHERE p = ? AND c = 2", S(p))
+    assert error_of(exc)[0] == "ConditionalCheckFailedException"
+    assert get(dynamodb, ranged, {"p": S(p), "c": N(2)}) is None
+
+
+def test_update_needs_the_full_key(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    for statement in (f"UPDATE \"{ranged}\" SET v = 1 WHERE p = 'a'",
+                      f"UPDATE \"{ranged}\" SET v = 1 WHERE p = 'a' OR c = 1",
+                      f"DELETE FROM \"{ranged}\" WHERE c = 1",
+                      f"UPDATE \"{ranged}\" SET v = 1 WHERE p > 'a' AND c = 1"):
+        with pytest.raises(ClientError) as exc:
+            run(dynamodb, statement)
+        assert error_of(exc) == ("ValidationException", "Where clause does not contain a "
+                                 "mandatory equality on all key attributes"), statement
+
+
+def test_update_of_a_key_attribute(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    dynamodb.put_item(TableName=hash_only, Item={"p": S(p)})
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f"UPDATE \"{hash_only}\" SET p = 'other' WHERE p = ?", S(p))
+    assert error_of(exc)[0] == "ValidationException"
+
+
+# --- DELETE -------------------------------------------------------------------------------------
+
+
+def test_delete(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    dynamodb.put_item(TableName=hash_only, Item={"p": S(p), "v": N(1)})
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f'DELETE FROM "{hash_only}" WHERE p = ? AND v = 2', S(p))
+    assert error_of(exc)[0] == "ConditionalCheckFailedException"
+    out = run(dynamodb, f'DELETE FROM "{hash_only}" WHERE p = ? AND v = 1 RETURNING ALL OLD *',
+              S(p))
+    assert out["Items"] == [{"p": S(p), "v": N(1)}]
+    assert get(dynamodb, hash_only, {"p": S(p)}) is None
+    # Deleting what is not there is no error.
+    assert run(dynamodb, f'DELETE FROM "{hash_only}" WHERE p = ?', S(p))["Items"] == []
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f'DELETE FROM "{hash_only}" WHERE p = ? RETURNING ALL NEW *', S(p))
+    assert error_of(exc)[0] == "ValidationException"
+
+
+def test_write_capacity(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    out = run(dynamodb, f"INSERT INTO \"{hash_only}\" VALUE {{'p': ?}}", S(p),
+              ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"] == {"TableName": hash_only, "CapacityUnits": 1.0,
+                                       "WriteCapacityUnits": 1.0}
+
+
+def test_write_isolation_applies(dynamodb: Any) -> None:
+    name = create_table(dynamodb, [("p", "HASH", "S")],
+                        Tags=[{"Key": "system:write_isolation", "Value": "forbid_rmw"}])
+    try:
+        p = new_key()
+        # An INSERT must know whether the key exists: a read-modify-write, which forbid_rmw
+        # refuses as it refuses the equivalent conditional PutItem.
+        with pytest.raises(ClientError) as exc:
+            run(dynamodb, f"INSERT INTO \"{name}\" VALUE {{'p': ?}}", S(p))
+        assert error_of(exc)[0] == "ValidationException"
+        assert "forbid_rmw" in error_of(exc)[1]
+        dynamodb.put_item(TableName=name, Item={"p": S(p)})
+        run(dynamodb, f'DELETE FROM "{name}" WHERE p = ?', S(p))  # a blind write
+        assert get(dynamodb, name, {"p": S(p)}) is None
+    finally:
+        dynamodb.delete_table(TableName=name)
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+
+def test_parameter_count_must_match(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    for parameters in ([], [S("a"), S("b")]):
+        with pytest.raises(ClientError) as exc:
+            run(dynamodb, f'SELECT * FROM "{hash_only}" WHERE p = ?', *parameters)
+        assert error_of(exc) == ("ValidationException",
+                                 "Number of parameters in request and statement don't match.")
+
+
+def test_parameters_in_collections(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    run(dynamodb, f"INSERT INTO \"{hash_only}\" VALUE {{'p': ?, 'l': [?, {{'k': ?}}], "
+        "'s': <<?, 'b'>>}", S(p), N(1), {"BOOL": True}, S("a"))
+    assert get(dynamodb, hash_only, {"p": S(p)}) == {
+        "p": S(p), "l": {"L": [N(1), {"M": {"k": {"BOOL": True}}}]}, "s": {"SS": ["a", "b"]}}
+
+
+# --- malformed statements -----------------------------------------------------------------------
+
+MALFORMED = [
+    "",
+    "SELEC * FROM t",
+    "SELECT * FROM",
+    "SELECT * FROM t WHERE",
+    "SELECT * FROM t WHERE a =",
+    "SELECT * FROM t WHERE a = 'unterminated",
+    "SELECT * FROM t WHERE (a = 1",
+    "SELECT * FROM t WHERE a = 1 b = 2",
+    "SELECT * FROM t t2",
+    "SELECT a AS b FROM t",
+    "SELECT * FROM t, u",
+    "SELECT * FROM t JOIN u ON t.a = u.a",
+    "SELECT * FROM t GROUP BY a",
+    "SELECT * FROM t LIMIT 5",
+    "SELECT DISTINCT a FROM t",
+    "SELECT * FROM t WHERE a = MISSING",
+    "SELECT * FROM t WHERE a IS 5",
+    "SELECT * FROM t WHERE foo(a) = 1",
+    "SELECT * FROM t WHERE EXISTS(SELECT * FROM t)",
+    "SELECT * FROM t WHERE a IN 5",
+    "SELECT * FROM t WHERE select = 1",
+    "SELECT * FROM t; SELECT * FROM t",
+    "SELECT * FROM t WHERE a = <<1, 'x'>>",
+    "SELECT * FROM t WHERE a = {1: 2}",
+    "SELECT * FROM t WHERE a = {'k': 1, 'k': 2}",
+    "SELECT * FROM t WHERE a[x] = 1",
+    "SELECT * FROM t WHERE a = 1 /* unterminated",
+    "SELECT * FROM t WHERE a = #",
+    "INSERT INTO t VALUES ('a')",
+    "INSERT INTO t (a) VALUE {'a': 1}",
+    "INSERT INTO t VALUE {'a': 1}, {'a': 2}",
+    "INSERT INTO t VALUE {'a': 1} RETURNING ALL OLD *",
+    "INSERT INTO t VALUE 'a'",
+    "UPDATE t WHERE a = 1",
+    "UPDATE t SET a = 1",
+    "UPDATE t SET a WHERE b = 1",
+    "UPDATE t SET a = 1 WHERE b = 1 RETURNING ALL",
+    "UPDATE t SET a = 1 WHERE b = 1 RETURNING ALL OLD a",
+    "UPDATE t SET a = set_add(b, <<1>>) WHERE b = 1",
+    "UPDATE t SET a = frobnicate(a) WHERE b = 1",
+    "DELETE t WHERE a = 1",
+    "DELETE FROM t",
+    "UPSERT INTO t VALUE {'a': 1}",
+    "REPLACE INTO t VALUE {'a': 1}",
+    "CREATE TABLE t",
+    "BEGIN TRANSACTION",
+    "EXISTS(SELECT * FROM t WHERE a = 1)",
+    "42",
+]
+
+
+@pytest.mark.parametrize("statement", MALFORMED)
+def test_malformed_statements(raw_dynamodb: Any, statement: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.execute_statement(Statement=statement)
+    code, message = error_of(exc)
+    assert code == "ValidationException", message
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_syntax_error_message(dynamodb: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, "SELECT * FROM t WHERE a = 1 b = 2")
+    assert error_of(exc)[1].startswith("Statement wasn't well formed, can't be processed: ")
+
+
+def test_order_by_needs_a_query(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    for statement in (f'SELECT * FROM "{ranged}" ORDER BY c',
+                      f"SELECT * FROM \"{ranged}\" WHERE p = 'a' ORDER BY v"):
+        with pytest.raises(ClientError) as exc:
+            run(dynamodb, statement)
+        assert error_of(exc)[0] == "ValidationException"
+
+
+def test_bad_next_token(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f'SELECT * FROM "{hash_only}"', NextToken="not a token")
+    assert error_of(exc)[0] == "ValidationException"
+
+
+def test_comments_case_and_semicolon(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    dynamodb.put_item(TableName=hash_only, Item={"p": S(p), "Value": N(3)})
+    found = run(dynamodb, f"""select "Value" -- a comment
+        from "{hash_only}" /* another */ where "p" = ?;""", S(p))
+    assert found["Items"] == [{"Value": N(3)}]
