@@ -328,7 +328,7 @@ def point_read(select: ast.Select, table: TableSchema,
     filter_text = writer.condition(_conjunction(rest)) if rest else None
     projection_text = ", ".join(writer.path(p) for p in select.projection) \
         if select.projection is not None else None
-    binder = expr.Binder(writer.names, writer.values)
+    binder = expr.Binder(writer.names or None, writer.values or None)
     bound_filter = binder.filter(filter_text) if filter_text is not None else None
     projection = binder.projection(projection_text) if projection_text is not None else None
     binder.finish()
