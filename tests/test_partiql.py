@@ -137,6 +137,39 @@ def test_select_paging(dynamodb: Any, tables: tuple[str, str]) -> None:
     assert pages == 3
 
 
+def test_select_several_partitions(dynamodb: Any, tables: tuple[str, str]) -> None:
+    """``pk IN [...]`` and ``pk = a OR pk = b`` are Queries of each partition in turn; Limit
+    and NextToken page across them."""
+    _, ranged = tables
+    a, b, c = new_key(), new_key(), new_key()
+    fill(dynamodb, ranged, a, 3)
+    fill(dynamodb, ranged, b, 2)
+    for where, parameters in ((f"p IN ['{a}', ?, '{c}']", [S(b)]),
+                              (f"(p = '{a}' OR p = ? OR p = '{c}')", [S(b)])):
+        request: dict[str, Any] = {"Limit": 2, "ConsistentRead": True}
+        seen = []
+        while True:
+            page = run(dynamodb, f'SELECT p, c FROM "{ranged}" WHERE {where} AND c < 2',
+                       *parameters, **request)
+            assert len(page["Items"]) <= 2
+            seen += [(i["p"]["S"], int(i["c"]["N"])) for i in page["Items"]]
+            if "NextToken" not in page:
+                break
+            request["NextToken"] = page["NextToken"]
+        assert seen == [(a, 0), (a, 1), (b, 0), (b, 1)]
+
+
+def test_next_token_of_another_statement(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    p = new_key()
+    fill(dynamodb, ranged, p, 3)
+    page = run(dynamodb, f'SELECT * FROM "{ranged}" WHERE p = ?', S(p), Limit=1)
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f'SELECT * FROM "{ranged}" WHERE p = ?', S(new_key()), Limit=1,
+            NextToken=page["NextToken"])
+    assert error_of(exc)[0] == "ValidationException"
+
+
 def test_select_scan_with_filter_and_functions(dynamodb: Any, tables: tuple[str, str]) -> None:
     hash_only, _ = tables
     tag = new_key()
@@ -167,6 +200,7 @@ def test_select_scan_with_filter_and_functions(dynamodb: Any, tables: tuple[str,
     assert names("size(name) = 6") == ["banana", "cherry"]
     assert names("n IS MISSING") == ["apple", "banana"]
     assert names("n IS NOT MISSING") == ["cherry"]
+    assert names("attribute_exists(n) OR ATTRIBUTE_NOT_EXISTS(ss)") == ["apple", "cherry"]
     assert names("z IS NULL AND n IS MISSING AND ss IS NOT NULL") == ["banana"]
     assert names("z IS NOT NULL") == []
     assert names("name IN ['apple', 'cherry']") == ["apple", "cherry"]
@@ -385,6 +419,10 @@ MALFORMED = [
     "SELECT * FROM t WHERE foo(a) = 1",
     "SELECT * FROM t WHERE EXISTS(SELECT * FROM t)",
     "SELECT * FROM t WHERE a IN 5",
+    "SELECT * FROM t WHERE attribute_exists(a, b)",
+    "SELECT * FROM t WHERE attribute_exists('a')",
+    "SELECT * FROM t WHERE begins_with(a)",
+    "SELECT * FROM t WHERE a IS STRING",
     "SELECT * FROM t WHERE select = 1",
     "SELECT * FROM t; SELECT * FROM t",
     "SELECT * FROM t WHERE a = <<1, 'x'>>",

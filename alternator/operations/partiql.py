@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ from alternator.operations.context import RequestContext, named_table
 from alternator.operations.system_tables import system_table_name
 from alternator.partiql import ast
 from alternator.schema import TableSchema
-from alternator.values import AttributeValue, validate_value
+from alternator.values import AttributeValue, Item, item_size, validate_value
 
 MAX_BATCH = 25
 MAX_TRANSACTION = 100
@@ -66,18 +67,31 @@ def _statement(req: fields.Request) -> tuple[ast.Statement, list[AttributeValue]
     return statement, parameters
 
 
-def _encode_token(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps({"k": key})).decode()
+def _digest(req: fields.Request) -> str:
+    """What a NextToken is bound to: the statement and its parameters."""
+    text = orjson.dumps([req.get("Statement"), req.get("Parameters")],
+                        option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(text).hexdigest()[:16]
 
 
-def _decode_token(token: str) -> dict[str, Any]:
+def _encode_token(req: fields.Request, partition: int, key: dict[str, Any] | None) -> str:
+    token = {"s": _digest(req), "i": partition, "k": key}
+    return base64.urlsafe_b64encode(orjson.dumps(token)).decode()
+
+
+def _decode_token(req: fields.Request, token: str) -> tuple[int, dict[str, Any] | None]:
+    """(the partition to go on with, the key to start after) of a NextToken."""
     try:
         decoded = orjson.loads(base64.urlsafe_b64decode(token.encode()))
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         decoded = None
-    if not isinstance(decoded, dict) or not isinstance(decoded.get("k"), dict):
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("i"), int) or \
+            not isinstance(decoded.get("k"), dict | None):
         raise ValidationException("The provided NextToken is not valid")
-    return dict(decoded["k"])
+    if decoded.get("s") != _digest(req):
+        raise ValidationException(
+            "The provided NextToken was returned for a different statement or parameters")
+    return decoded["i"], decoded["k"]
 
 
 async def _schema(ctx: RequestContext, name: str) -> TableSchema | None:
@@ -117,19 +131,48 @@ async def execute_statement(ctx: RequestContext, req: dict[str, Any]) -> dict[st
 
 async def _select(ctx: RequestContext, req: dict[str, Any], select: ast.Select,
                   parameters: Sequence[AttributeValue]) -> dict[str, Any]:
+    """A page of a SELECT: of its Scan, or of its Queries run one partition after another
+    (Limit and the 1 MB page count across them)."""
     table = await _schema(ctx, select.table)
-    operation, inner = partiql.select_request(select, table, parameters)
-    inner.update(_pass(req, "Limit", "ConsistentRead", "ReturnConsumedCapacity"))
+    plan = partiql.select_request(select, table, parameters)
+    handler = query.query if plan.operation == "Query" else query.scan
+    limit = fields.optional_int(req, "Limit")
     token = fields.optional_str(req, "NextToken")
-    if token is not None:
-        inner["ExclusiveStartKey"] = _decode_token(token)
-    handler = query.query if operation == "Query" else query.scan
-    result = await handler(ctx, inner)
-    out: dict[str, Any] = {"Items": result.get("Items", [])}
-    if result.get("LastEvaluatedKey") is not None:
-        out["NextToken"] = _encode_token(result["LastEvaluatedKey"])
-    if result.get("ConsumedCapacity") is not None:
-        out["ConsumedCapacity"] = result["ConsumedCapacity"]
+    partition, start = _decode_token(req, token) if token is not None else (0, None)
+    if not 0 <= partition < len(plan.requests):
+        raise ValidationException("The provided NextToken is not valid")
+    found: list[Item] = []
+    results: list[dict[str, Any]] = []
+    read = size = 0
+    next_token: str | None = None
+    while True:
+        inner = {**plan.requests[partition],
+                 **_pass(req, "ConsistentRead", "ReturnConsumedCapacity")}
+        if limit is not None:
+            inner["Limit"] = limit - read
+        if start is not None:
+            inner["ExclusiveStartKey"] = start
+        result = await handler(ctx, inner)
+        results.append(result)
+        found += result.get("Items", [])
+        read += int(result.get("ScannedCount", 0))
+        size += sum(item_size(i) for i in result.get("Items", []))
+        if result.get("LastEvaluatedKey") is not None:
+            next_token = _encode_token(req, partition, result["LastEvaluatedKey"])
+            break
+        partition += 1
+        start = None
+        if partition == len(plan.requests):
+            break
+        if read == limit or size >= query.MAX_PAGE_BYTES:
+            next_token = _encode_token(req, partition, None)
+            break
+    out: dict[str, Any] = {"Items": found}
+    if next_token is not None:
+        out["NextToken"] = next_token
+    used = _merge_capacity(results)
+    if used:
+        out["ConsumedCapacity"] = used[0]
     return out
 
 

@@ -5,6 +5,7 @@ from alternator.partiql import ast
 from alternator.partiql.parser import parse
 from alternator.partiql.translate import (
     PointRead,
+    SelectPlan,
     check_request,
     count_parameters,
     delete_request,
@@ -16,6 +17,7 @@ from alternator.partiql.translate import (
 
 __all__ = [
     "PointRead",
+    "SelectPlan",
     "ast",
     "check_request",
     "count_parameters",

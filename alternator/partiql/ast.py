@@ -107,7 +107,8 @@ class Is:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    name: Literal["begins_with", "contains", "attribute_type"]
+    name: Literal["begins_with", "contains", "attribute_type", "attribute_exists",
+                  "attribute_not_exists"]
     args: tuple[Operand, ...]
 
 

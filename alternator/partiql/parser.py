@@ -44,8 +44,11 @@ KEYWORDS = frozenset({
     "WHERE",
 })
 _COMPARATORS = {"=": "=", "<>": "<>", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_CONDITION_FUNCTIONS = {"BEGINS_WITH": "begins_with", "CONTAINS": "contains",
-                        "ATTRIBUTE_TYPE": "attribute_type"}
+# Condition functions and how many arguments each takes.
+_CONDITION_FUNCTIONS = {"BEGINS_WITH": ("begins_with", 2), "CONTAINS": ("contains", 2),
+                        "ATTRIBUTE_TYPE": ("attribute_type", 2),
+                        "ATTRIBUTE_EXISTS": ("attribute_exists", 1),
+                        "ATTRIBUTE_NOT_EXISTS": ("attribute_not_exists", 1)}
 _SET_FUNCTIONS = {"LIST_APPEND": "list_append", "SET_ADD": "set_add", "SET_DELETE": "set_delete"}
 
 
@@ -321,9 +324,13 @@ class _Parser:
             while self.punct(","):
                 args.append(self.operand())
             self.expect_punct(")")
-            if len(args) != 2:
-                raise malformed(f"{token.text.upper()} takes 2 arguments, not {len(args)}")
-            return ast.Call(cast(Any, function), tuple(args))
+            name, arity = function
+            if len(args) != arity:
+                raise malformed(f"{token.text.upper()} takes {arity} argument"
+                                f"{'s' if arity > 1 else ''}, not {len(args)}")
+            if arity == 1 and not isinstance(args[0], ast.Path):
+                raise malformed(f"{token.text.upper()} takes an attribute path")
+            return ast.Call(cast(Any, name), tuple(args))
         if token.is_word("EXISTS"):
             raise malformed("EXISTS is supported only as a whole statement of ExecuteTransaction")
         left = self.operand()

@@ -236,53 +236,130 @@ def _read_keys(select: ast.Select, table: TableSchema) -> tuple[str, str | None]
     return index.partition_key[0].name, index.sort_key[0].name if index.sort_key else None
 
 
+MAX_PARTITIONS = 50  # partition-key values of one SELECT's IN (DynamoDB's limit)
+
+
+@dataclass(frozen=True, slots=True)
+class SelectPlan:
+    """A SELECT as a Scan, or as Queries of one or more partitions read one after another."""
+
+    operation: str  # "Query" or "Scan"
+    requests: tuple[dict[str, Any], ...]
+
+
 def select_request(select: ast.Select, table: TableSchema | None,
-                   parameters: Sequence[AttributeValue]) -> tuple[str, dict[str, Any]]:
-    """("Query" or "Scan", its request) for a SELECT of ExecuteStatement."""
+                   parameters: Sequence[AttributeValue]) -> SelectPlan:
+    """How ExecuteStatement runs a SELECT.
+
+    A Query when the WHERE fixes the partition key: ``pk = v``, or ``pk IN [...]`` or
+    ``pk = a OR pk = b`` (one Query per value, in the order written); otherwise a Scan.
+    """
+    keys = _read_keys(select, table) if table is not None else None
+    if keys is not None:
+        partition_key, sort_key = keys
+        terms = conjuncts(select.where)
+        for position, term in enumerate(terms):
+            values = _partition_values(term, partition_key)
+            if values is None:
+                continue
+            others = terms[:position] + terms[position + 1:]
+            requests = []
+            for value in _distinct(values, parameters):
+                equal = ast.Compare("=", ast.Path((partition_key,)), value)
+                request = _query(select, partition_key, sort_key, [equal, *others], parameters)
+                if request is None:
+                    break
+                requests.append(request)
+            else:
+                return SelectPlan("Query", tuple(requests))
+    return SelectPlan("Scan", (_scan(select, parameters),))
+
+
+def _partition_values(term: ast.Condition, partition_key: str) -> list[ast.Value] | None:
+    """The partition-key values a term allows: ``pk = v``, ``pk IN [..]``, ``pk = a OR ...``."""
+    found = _equality(term, (partition_key,))
+    if found is not None:
+        return [found[1]]
+    values: list[ast.Value] = []
+    if isinstance(term, ast.In) and isinstance(term.operand, ast.Path) and \
+            term.operand.name == partition_key:
+        for option in term.options:
+            if not isinstance(option, ast.Literal_ | ast.Parameter | ast.Collection):
+                return None
+            values.append(option)
+    elif isinstance(term, ast.Or):
+        for part in term.conditions:
+            found = _equality(part, (partition_key,))
+            if found is None:
+                return None
+            values.append(found[1])
+    else:
+        return None
+    if len(values) > MAX_PARTITIONS:
+        raise ValidationException(
+            f"A SELECT can name at most {MAX_PARTITIONS} partition-key values")
+    return values
+
+
+def _distinct(values: list[ast.Value], parameters: Sequence[AttributeValue]) -> list[ast.Value]:
+    seen: list[AttributeValue] = []
+    out = []
+    for value in values:
+        resolved = resolve(value, parameters)
+        if resolved not in seen:
+            seen.append(resolved)
+            out.append(value)
+    return out
+
+
+def _query(select: ast.Select, partition_key: str, sort_key: str | None,
+           terms: list[ast.Condition], parameters: Sequence[AttributeValue]
+           ) -> dict[str, Any] | None:
+    """The Query of one partition; None if a remaining term reads a key attribute (a Query's
+    filter cannot)."""
     writer = Writer(parameters)
+    req = _base(select, writer)
+    split = split_keys(_conjunction(terms), (partition_key,))
+    rest = list(split.rest)
+    key_text = f"{writer.name(partition_key)} = {writer.value(split.equal[partition_key])}"
+    if sort_key is not None:
+        on_sort = [t for t in rest if _mentions(t, (sort_key,))]
+        if len(on_sort) == 1:
+            pushed = _sort_condition(on_sort[0], sort_key, writer)
+            if pushed is not None:
+                key_text += f" AND {pushed}"
+                rest.remove(on_sort[0])
+    if any(_mentions(t, (partition_key,) + ((sort_key,) if sort_key else ())) for t in rest):
+        return None
+    req["KeyConditionExpression"] = key_text
+    if rest:
+        req["FilterExpression"] = writer.condition(_conjunction(rest))
+    if not _order(select, partition_key, sort_key):
+        req["ScanIndexForward"] = False
+    req.update(writer.fields())
+    return req
+
+
+def _scan(select: ast.Select, parameters: Sequence[AttributeValue]) -> dict[str, Any]:
+    if select.order_by:
+        raise ValidationException(
+            "ORDER BY is supported only when the WHERE clause fixes the partition key "
+            "with an equality (the SELECT is then a Query)")
+    writer = Writer(parameters)
+    req = _base(select, writer)
+    if select.where is not None:
+        req["FilterExpression"] = writer.condition(select.where)
+    req.update(writer.fields())
+    return req
+
+
+def _base(select: ast.Select, writer: Writer) -> dict[str, Any]:
     req: dict[str, Any] = {"TableName": select.table}
     if select.index is not None:
         req["IndexName"] = select.index
     if select.projection is not None:
         req["ProjectionExpression"] = ", ".join(writer.path(p) for p in select.projection)
-    keys = _read_keys(select, table) if table is not None else None
-    operation = "Scan"
-    if keys is not None:
-        partition_key, sort_key = keys
-        terms = split_keys(select.where, (partition_key,))
-        if partition_key in terms.equal:
-            rest = list(terms.rest)
-            key_text = f"{writer.name(partition_key)} = {writer.value(terms.equal[partition_key])}"
-            if sort_key is not None:
-                on_sort = [t for t in rest if _mentions(t, (sort_key,))]
-                if len(on_sort) == 1:
-                    pushed = _sort_condition(on_sort[0], sort_key, writer)
-                    if pushed is not None:
-                        key_text += f" AND {pushed}"
-                        rest.remove(on_sort[0])
-            if not any(_mentions(t, (partition_key,) + ((sort_key,) if sort_key else ()))
-                       for t in rest):
-                operation = "Query"
-                req["KeyConditionExpression"] = key_text
-                if rest:
-                    req["FilterExpression"] = writer.condition(_conjunction(rest))
-                forward = _order(select, partition_key, sort_key)
-                if not forward:
-                    req["ScanIndexForward"] = False
-    if operation == "Scan":
-        # A fresh writer: nothing the Query attempt named may be left unused.
-        writer = Writer(parameters)
-        if select.projection is not None:
-            req["ProjectionExpression"] = ", ".join(writer.path(p) for p in select.projection)
-        req.pop("KeyConditionExpression", None)
-        if select.order_by:
-            raise ValidationException(
-                "ORDER BY is supported only when the WHERE clause fixes the partition key "
-                "with an equality (the SELECT is then a Query)")
-        if select.where is not None:
-            req["FilterExpression"] = writer.condition(select.where)
-    req.update(writer.fields())
-    return operation, req
+    return req
 
 
 def _order(select: ast.Select, partition_key: str, sort_key: str | None) -> bool:
