@@ -231,7 +231,10 @@ def _read_keys(select: ast.Select, table: TableSchema) -> tuple[str, str | None]
     if select.index is None:
         return table.partition_key.name, table.sort_key.name if table.sort_key else None
     index = table.index(select.index)
-    if index is None or len(index.partition_key) != 1 or len(index.sort_key) > 1:
+    if index is None:
+        # Query's and Scan's message, before any other complaint about the statement.
+        raise ValidationException(f"The table does not have the specified index: {select.index}")
+    if len(index.partition_key) != 1 or len(index.sort_key) > 1:
         return None
     return index.partition_key[0].name, index.sort_key[0].name if index.sort_key else None
 
