@@ -1,17 +1,18 @@
-"""DynamoDB's PartiQL dialect: parse a statement, translate it into the request of the
-operation that does the same (docs/partiql.md). Pure: no I/O."""
+"""DynamoDB's PartiQL dialect (docs/partiql.md), pure: no I/O.
+
+``parse`` (lexer.py, parser.py -> the immutable tree of ast.py) and then translation into the
+request of the operation DynamoDB runs for the statement: reads.py for SELECT, writes.py for
+INSERT, UPDATE, DELETE and EXISTS, both rendering conditions with render.py.
+"""
 
 from alternator.partiql import ast
 from alternator.partiql.parser import parse
-from alternator.partiql.translate import (
-    PointRead,
-    SelectPlan,
+from alternator.partiql.reads import PointRead, SelectPlan, point_read, select_request
+from alternator.partiql.render import count_parameters
+from alternator.partiql.writes import (
     check_request,
-    count_parameters,
     delete_request,
     insert_request,
-    point_read,
-    select_request,
     update_request,
 )
 

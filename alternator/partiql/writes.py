@@ -1,0 +1,98 @@
+"""INSERT, UPDATE, DELETE and EXISTS as the item writes that do the same (pure).
+
+INSERT is a PutItem conditional on the key not existing; UPDATE and DELETE are an UpdateItem
+and a DeleteItem of the one item the WHERE's key equalities name, its other terms their
+condition (an UPDATE also requires the item to exist); EXISTS(SELECT ...) is a transaction's
+ConditionCheck.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from alternator.errors import ValidationException
+from alternator.partiql import ast
+from alternator.partiql.lexer import malformed
+from alternator.partiql.render import Writer, conjunction, full_key, resolve
+from alternator.schema import TableSchema
+from alternator.values import AttributeValue
+
+_RETURN_VALUES = {"ALL_OLD": "ALL_OLD", "UPDATED_OLD": "UPDATED_OLD", "ALL_NEW": "ALL_NEW",
+                  "UPDATED_NEW": "UPDATED_NEW"}
+
+
+def insert_request(insert: ast.Insert, table: TableSchema,
+                   parameters: Sequence[AttributeValue]) -> dict[str, Any]:
+    """PutItem of the item unless its key exists (DuplicateItemException then)."""
+    item = resolve(insert.item, parameters)
+    if not isinstance(item, dict) or set(item) != {"M"} or not isinstance(item["M"], dict):
+        raise malformed("Expected an item (a map such as {'key': 'value'}) after VALUE")
+    writer = Writer(parameters)
+    return {"TableName": insert.table, "Item": item["M"],
+            "ConditionExpression": f"attribute_not_exists({writer.name(table.partition_key.name)})",
+            **writer.fields()}
+
+
+def update_request(update: ast.Update, table: TableSchema,
+                   parameters: Sequence[AttributeValue]) -> dict[str, Any]:
+    """UpdateItem of an item that must exist (ConditionalCheckFailedException if not)."""
+    key, rest = full_key(update.where, table, parameters)
+    writer = Writer(parameters)
+    sets: list[str] = []
+    removes: list[str] = []
+    adds: list[str] = []
+    deletes: list[str] = []
+    for clause in update.clauses:
+        if isinstance(clause, ast.RemoveClause):
+            removes.append(writer.path(clause.path))
+            continue
+        value = clause.value
+        if isinstance(value, ast.Function) and value.name in ("set_add", "set_delete"):
+            operand = value.args[1]
+            assert isinstance(operand, ast.Literal_ | ast.Parameter | ast.Collection)
+            action = f"{writer.path(clause.path)} {writer.value(operand)}"
+            (adds if value.name == "set_add" else deletes).append(action)
+        else:
+            sets.append(f"{writer.path(clause.path)} = {writer.operand(value)}")
+    text = " ".join(f"{word} {', '.join(actions)}" for word, actions in (
+        ("SET", sets), ("REMOVE", removes), ("ADD", adds), ("DELETE", deletes)) if actions)
+    exists = f"attribute_exists({writer.name(table.partition_key.name)})"
+    condition = exists if not rest else f"{exists} AND {writer.condition(conjunction(rest), 1)}"
+    req: dict[str, Any] = {"TableName": update.table, "Key": key, "UpdateExpression": text,
+                           "ConditionExpression": condition, **writer.fields()}
+    if update.returning is not None:
+        req["ReturnValues"] = _RETURN_VALUES[update.returning]
+    return req
+
+
+def delete_request(delete: ast.Delete, table: TableSchema,
+                   parameters: Sequence[AttributeValue]) -> dict[str, Any]:
+    """DeleteItem: of a missing item is a no-op, unless other terms make a condition."""
+    key, rest = full_key(delete.where, table, parameters)
+    writer = Writer(parameters)
+    req: dict[str, Any] = {"TableName": delete.table, "Key": key}
+    if rest:
+        req["ConditionExpression"] = writer.condition(conjunction(rest))
+    if delete.returning is not None:
+        if delete.returning != "ALL_OLD":
+            raise ValidationException("DELETE supports only RETURNING ALL OLD *")
+        req["ReturnValues"] = "ALL_OLD"
+    req.update(writer.fields())
+    return req
+
+
+def check_request(exists: ast.Exists, table: TableSchema,
+                  parameters: Sequence[AttributeValue]) -> dict[str, Any]:
+    """EXISTS(SELECT ...) in a transaction: a ConditionCheck that the item exists and the
+    SELECT's other terms hold."""
+    select = exists.select
+    if select.index is not None or select.order_by:
+        raise ValidationException("EXISTS must SELECT one item of a table by its full key")
+    key, rest = full_key(select.where, table, parameters)
+    writer = Writer(parameters)
+    condition = f"attribute_exists({writer.name(table.partition_key.name)})"
+    if rest:
+        condition += f" AND {writer.condition(conjunction(rest), 1)}"
+    return {"TableName": select.table, "Key": key, "ConditionExpression": condition,
+            **writer.fields()}
