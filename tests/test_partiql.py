@@ -479,6 +479,16 @@ def test_order_by_needs_a_query(dynamodb: Any, tables: tuple[str, str]) -> None:
         assert error_of(exc)[0] == "ValidationException"
 
 
+def test_return_values_on_condition_check_failure_is_checked(
+        raw_dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    with pytest.raises(ClientError) as exc:
+        raw_dynamodb.execute_statement(
+            Statement=f"INSERT INTO \"{hash_only}\" VALUE {{'p': 'x'}}",
+            ReturnValuesOnConditionCheckFailure="SOME")
+    assert error_of(exc)[0] == "ValidationException"
+
+
 def test_bad_next_token(dynamodb: Any, tables: tuple[str, str]) -> None:
     hash_only, _ = tables
     with pytest.raises(ClientError) as exc:

@@ -60,6 +60,7 @@ def _statement(req: fields.Request) -> tuple[ast.Statement, list[AttributeValue]
         raise ValidationException(
             "1 validation error detected: Value '' at 'statement' failed to satisfy "
             "constraint: Member must have length greater than or equal to 1")
+    fields.optional_enum(req, "ReturnValuesOnConditionCheckFailure", ("ALL_OLD", "NONE"))
     statement = partiql.parse(text)
     parameters = _parameters(req)
     if partiql.count_parameters(statement) != len(parameters):
