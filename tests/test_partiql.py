@@ -82,18 +82,26 @@ def test_insert_duplicate(dynamodb: Any, tables: tuple[str, str]) -> None:
     assert get(dynamodb, hash_only, {"p": S(p)}) == {"p": S(p), "v": N(1)}
 
 
-def test_insert_a_whole_item_parameter(dynamodb: Any, tables: tuple[str, str]) -> None:
+def test_insert_takes_a_struct(dynamodb: Any, tables: tuple[str, str]) -> None:
+    """As in DynamoDB, the item is written {...}: a whole-item parameter is refused."""
     _, ranged = tables
-    p = new_key()
-    run(dynamodb, f'INSERT INTO "{ranged}" VALUE ?', {"M": {"p": S(p), "c": N(1), "x": S("y")}})
-    assert get(dynamodb, ranged, {"p": S(p), "c": N(1)}) == {"p": S(p), "c": N(1), "x": S("y")}
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f'INSERT INTO "{ranged}" VALUE ?', {"M": {"p": S("x"), "c": N(1)}})
+    assert error_of(exc) == ("ValidationException", "Unsupported format in item expression. "
+                             "Please use struct format {...} to express item values for insert "
+                             "statement.")
 
 
-def test_insert_without_the_key(dynamodb: Any, tables: tuple[str, str]) -> None:
+def test_insert_key_checks(dynamodb: Any, tables: tuple[str, str]) -> None:
     _, ranged = tables
     with pytest.raises(ClientError) as exc:
         run(dynamodb, f"INSERT INTO \"{ranged}\" VALUE {{'p': 'a'}}")
-    assert error_of(exc)[0] == "ValidationException"
+    assert error_of(exc) == ("ValidationException",
+                             "Key attribute should be present in the item: Key c")
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f"INSERT INTO \"{ranged}\" VALUE {{'p': 'a', 'c': '1'}}")
+    assert error_of(exc) == ("ValidationException", "Key attribute's data type should match "
+                             "its data type in table's schema: Key c")
 
 
 # --- SELECT -------------------------------------------------------------------------------------
@@ -112,7 +120,7 @@ def test_select_by_key_is_a_query(dynamodb: Any, tables: tuple[str, str]) -> Non
     found = run(dynamodb, f"SELECT c FROM \"{ranged}\" WHERE p = '{p}' AND c BETWEEN 1 AND 3 "
                 "AND v <> 20", ConsistentRead=True)
     assert found["Items"] == [{"c": N(1)}, {"c": N(3)}]
-    # A sort-key term the key condition cannot hold still filters (a scan then).
+    # A sort-key term the key condition cannot hold still filters (after the Query).
     found = run(dynamodb, f"SELECT c FROM \"{ranged}\" WHERE p = '{p}' AND (c = 0 OR c = 4)",
                 ConsistentRead=True)
     assert sorted(i["c"]["N"] for i in found["Items"]) == ["0", "4"]
@@ -317,6 +325,18 @@ def test_update_needs_the_full_key(dynamodb: Any, tables: tuple[str, str]) -> No
             run(dynamodb, statement)
         assert error_of(exc) == ("ValidationException", "Where clause does not contain a "
                                  "mandatory equality on all key attributes"), statement
+
+
+def test_key_types_must_match_the_schema(dynamodb: Any, tables: tuple[str, str]) -> None:
+    _, ranged = tables
+    for statement in (f"UPDATE \"{ranged}\" SET v = 1 WHERE p = 'a' AND c = '1'",
+                      f"DELETE FROM \"{ranged}\" WHERE p = 1 AND c = 1",
+                      f"SELECT * FROM \"{ranged}\" WHERE p = 1"):
+        with pytest.raises(ClientError) as exc:
+            run(dynamodb, statement)
+        assert error_of(exc)[0] == "ValidationException", statement
+        assert "Key attribute's data type should match its data type in table's schema" in \
+            error_of(exc)[1], statement
 
 
 def test_update_of_a_key_attribute(dynamodb: Any, tables: tuple[str, str]) -> None:

@@ -87,10 +87,10 @@ def test_batch_reads(dynamodb: Any, table: str) -> None:
     responses = out["Responses"]
     assert responses[0] == {"TableName": table, "Item": {"v": N(1)}}
     assert responses[1] == {"TableName": table}
-    assert responses[2] == {"TableName": table}  # the other terms filter the item out
-    assert responses[3]["Error"] == {
-        "Code": "ValidationError",
-        "Message": "Where clause does not contain a mandatory equality on all key attributes"}
+    # A batch SELECT reads one item by its key and nothing else.
+    for refused in responses[2:]:
+        assert refused["Error"] == {"Code": "ValidationError",
+                                    "Message": "Only single item select is supported"}
 
 
 def test_batch_cannot_mix_reads_and_writes(dynamodb: Any, table: str) -> None:
@@ -163,6 +163,23 @@ def test_transaction_cancelled(dynamodb: Any, table: str) -> None:
     assert get(dynamodb, table, {"p": S(p), "c": N(5)}) is None
 
 
+def test_exists_is_the_condition_of_its_other_terms(dynamodb: Any, table: str) -> None:
+    """EXISTS checks the SELECT's other terms on the item (as a ConditionCheck: on a missing
+    item too), not that the item exists."""
+    p = new_key()
+    dynamodb.put_item(TableName=table, Item={"p": S(p), "c": N(1), "v": N(1)})
+    insert = statement(f"INSERT INTO \"{table}\" VALUE {{'p': ?, 'c': 0}}", S(p))
+    with pytest.raises(ClientError) as exc:
+        dynamodb.execute_transaction(TransactStatements=[insert, statement(
+            f'EXISTS(SELECT * FROM "{table}" WHERE p = ? AND c = 1 AND v = 2)', S(p))])
+    assert [r["Code"] for r in exc.value.response["CancellationReasons"]] == [
+        "None", "ConditionalCheckFailed"]
+    dynamodb.execute_transaction(TransactStatements=[insert, statement(
+        f'EXISTS(SELECT * FROM "{table}" WHERE p = ? AND c = 9 AND attribute_not_exists(v))',
+        S(p))])
+    assert get(dynamodb, table, {"p": S(p), "c": N(0)}) == {"p": S(p), "c": N(0)}
+
+
 def test_transaction_reads(dynamodb: Any, table: str) -> None:
     p = new_key()
     dynamodb.put_item(TableName=table, Item={"p": S(p), "c": N(1), "v": N(1), "w": N(2)})
@@ -182,7 +199,13 @@ def test_transaction_refusals(dynamodb: Any, raw_dynamodb: Any, table: str) -> N
         ([read, write], "ExecuteTransaction API does not support both read and write "
                         "operations in the same request."),
         ([statement(f"SELECT * FROM \"{table}\" WHERE p = 'a'")],
-         "Where clause does not contain a mandatory equality on all key attributes"),
+         "Select statements within ExecuteTransaction must specify the primary key in the "
+         "where clause."),
+        ([statement(f"SELECT * FROM \"{table}\" WHERE p = 'a' AND c = 1 AND v = 1")],
+         "Select statements within ExecuteTransaction must specify the primary key in the "
+         "where clause."),
+        ([statement(f"EXISTS(SELECT * FROM \"{table}\" WHERE p = 'a' AND c = 1)")],
+         "EXISTS() must contain a single item read with additional condition"),
         ([statement(f"DELETE FROM \"{table}\" WHERE p = 'a' AND c = 1 RETURNING ALL OLD *")],
          None),
         ([write, write], "Transaction request cannot include multiple operations on one item"),

@@ -155,9 +155,12 @@ async def _select(ctx: RequestContext, req: dict[str, Any], select: ast.Select,
             inner["ExclusiveStartKey"] = start
         result = await handler(ctx, inner)
         results.append(result)
-        found += result.get("Items", [])
+        items = result.get("Items", [])
+        if plan.residual is not None:
+            items = [kept for kept in map(plan.residual.apply, items) if kept is not None]
+        found += items
         read += int(result.get("ScannedCount", 0))
-        size += sum(item_size(i) for i in result.get("Items", []))
+        size += sum(item_size(i) for i in items)
         if result.get("LastEvaluatedKey") is not None:
             next_token = _encode_token(req, partition, result["LastEvaluatedKey"])
             break
@@ -300,7 +303,7 @@ async def _batch_one(ctx: RequestContext, entry: dict[str, Any], statement: ast.
         raise ValidationException("EXISTS can only be used in ExecuteTransaction write requests.")
     if isinstance(statement, ast.Select):
         table = await _user_table(ctx, statement.table)
-        read = partiql.point_read(statement, table, parameters)
+        read = partiql.point_read(statement, table, parameters, transaction=False)
         inner = {"TableName": read.table, "Key": read.key, **extra,
                  **_pass(entry, "ConsistentRead")}
         result = await items.get_item(ctx, inner)
@@ -371,7 +374,7 @@ async def _read_transaction(ctx: RequestContext,
     for statement, parameters in parsed:
         assert isinstance(statement, ast.Select)
         table = await _user_table(ctx, statement.table)
-        reads.append(partiql.point_read(statement, table, parameters))
+        reads.append(partiql.point_read(statement, table, parameters, transaction=True))
     result = await transactions.transact_get_items(ctx, {
         "TransactItems": [{"Get": {"TableName": r.table, "Key": r.key}} for r in reads],
         **extra})

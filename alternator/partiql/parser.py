@@ -158,8 +158,10 @@ class _Parser:
 
     def select(self) -> ast.Select:
         self.expect_word("SELECT")
-        if self.token.is_word("DISTINCT", "VALUE"):
-            raise malformed(f"SELECT {self.token.text.upper()} is not supported")
+        if self.token.is_word("DISTINCT"):
+            raise ValidationException("Unsupported token in expression: DISTINCT")
+        if self.token.is_word("VALUE"):
+            raise malformed("SELECT VALUE is not supported")
         projection: tuple[ast.Path, ...] | None = None
         if not self.punct("*"):
             paths = [self.path()]
@@ -195,7 +197,12 @@ class _Parser:
         return ast.Select(table, index, projection, where, tuple(order))
 
     def unsupported_clause(self) -> None:
-        if self.token.is_word("GROUP", "HAVING", "LIMIT", "OFFSET", "UNION"):
+        """DynamoDB's messages for the SQL clauses it parses but does not run."""
+        if self.token.is_word("GROUP"):
+            raise ValidationException("Unsupported clause: GROUP BY")
+        if self.token.is_word("HAVING", "LIMIT", "OFFSET"):
+            raise ValidationException(f"Unsupported clause: {self.token.text.upper()}")
+        if self.token.is_word("UNION", "INTERSECT", "EXCEPT"):
             raise malformed(f"{self.token.text.upper()} is not supported")
 
     def insert(self) -> ast.Insert:
@@ -206,14 +213,16 @@ class _Parser:
             raise malformed("Expected VALUE followed by one item, as in "
                             "INSERT INTO \"table\" VALUE {'key': 'value'}")
         self.expect_word("VALUE")
+        if not self.token.is_punct("{"):
+            # Not even a whole-item parameter: DynamoDB takes only the {...} form.
+            raise ValidationException(
+                "Unsupported format in item expression. Please use struct format {...} to "
+                "express item values for insert statement.")
         item = self.value()
-        if (isinstance(item, ast.Literal_) and "M" not in item.value) or \
-                (isinstance(item, ast.Collection) and item.kind != "M"):
-            raise malformed("Expected an item (a map such as {'key': 'value'}) after VALUE")
         if self.token.is_punct(","):
             raise malformed("Only one item can be inserted by a statement")
         if self.token.is_word("RETURNING"):
-            raise malformed("RETURNING is not supported by INSERT")
+            raise ValidationException("RETURNING is not supported in INSERT")
         return ast.Insert(table, item)
 
     def update(self) -> ast.Update:
@@ -259,7 +268,13 @@ class _Parser:
         table = self.table()
         self.expect_word("WHERE")
         where = self.condition()
-        return ast.Delete(table, where, self.returning())
+        returning = self.returning()
+        if returning not in (None, "ALL_OLD"):
+            written = returning.replace("UPDATED", "MODIFIED").replace("_", " ")
+            raise ValidationException(
+                f"Invalid returning clause: RETURNING {written} *. Only RETURNING ALL OLD * is "
+                "allowed in DELETE statements.")
+        return ast.Delete(table, where, returning)
 
     def returning(self) -> ast.Returning | None:
         if not self.word("RETURNING"):
@@ -278,7 +293,11 @@ class _Parser:
         else:
             raise malformed(f"Expected OLD or NEW, found {self.token.describe()}")
         if not self.punct("*"):
-            raise malformed("RETURNING supports only * (all attributes)")
+            raise ValidationException(
+                "Expected '*' after ( MODIFIED | ALL ) ( NEW | OLD ) in RETURNING clause")
+        if self.token.is_punct(","):
+            raise ValidationException(
+                "Invalid syntax with multiple returning elements in RETURNING clause")
         return cast(ast.Returning, f"{which}_{when}")
 
     # --- conditions -------------------------------------------------------------------------
@@ -482,7 +501,8 @@ class _Parser:
     def collection(kind: str, members: list[ast.Value], keys: tuple[str, ...] = ()
                    ) -> ast.Value:
         if len(set(keys)) != len(keys):
-            raise malformed("Duplicate key in a map literal")
+            duplicate = next(k for k in keys if keys.count(k) > 1)
+            raise ValidationException(f"Duplicate keys in tuple. Key: {duplicate}")
         if all(isinstance(m, ast.Literal_) for m in members):
             values = [cast(ast.Literal_, m).value for m in members]
             return ast.Literal_(build(kind, values, keys))

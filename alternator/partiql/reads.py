@@ -17,15 +17,15 @@ from alternator.errors import ValidationException
 from alternator.partiql import ast
 from alternator.partiql.render import (
     Writer,
+    check_key_type,
     conjunction,
     conjuncts,
     equality,
     full_key,
     mentions,
     resolve,
-    split_keys,
 )
-from alternator.schema import TableSchema
+from alternator.schema import KeyAttribute, TableSchema
 from alternator.values import AttributeValue, Item
 
 _FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -52,20 +52,35 @@ def _sort_condition(term: ast.Condition, sort_key: str, writer: Writer) -> str |
 # --- SELECT ---------------------------------------------------------------------------------------
 
 
-def _read_keys(select: ast.Select, table: TableSchema) -> tuple[str, str | None] | None:
+def _read_keys(select: ast.Select, table: TableSchema
+               ) -> tuple[KeyAttribute, KeyAttribute | None] | None:
     """(partition key, sort key) of what the SELECT reads; None for a multi-attribute key."""
     if select.index is None:
-        return table.partition_key.name, table.sort_key.name if table.sort_key else None
+        return table.partition_key, table.sort_key
     index = table.index(select.index)
     if index is None:
         # Query's and Scan's message, before any other complaint about the statement.
         raise ValidationException(f"The table does not have the specified index: {select.index}")
     if len(index.partition_key) != 1 or len(index.sort_key) > 1:
         return None
-    return index.partition_key[0].name, index.sort_key[0].name if index.sort_key else None
+    return index.partition_key[0], index.sort_key[0] if index.sort_key else None
 
 
 MAX_PARTITIONS = 50  # partition-key values of one SELECT's IN (DynamoDB's limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """What is left to do to each item a Query returns when the WHERE's other terms read a key
+    attribute, which a Query's FilterExpression may not: filter, then project."""
+
+    filter: expr.Condition | None
+    projection: expr.Projection | None
+
+    def apply(self, item: Item | None) -> Item | None:
+        if item is None or (self.filter is not None and not expr.evaluate(self.filter, item)):
+            return None
+        return item if self.projection is None else expr.project(self.projection, item)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +89,7 @@ class SelectPlan:
 
     operation: str  # "Query" or "Scan"
     requests: tuple[dict[str, Any], ...]
+    residual: Residual | None = None
 
 
 def select_request(select: ast.Select, table: TableSchema | None,
@@ -85,22 +101,12 @@ def select_request(select: ast.Select, table: TableSchema | None,
     """
     keys = _read_keys(select, table) if table is not None else None
     if keys is not None:
-        partition_key, sort_key = keys
         terms = conjuncts(select.where)
         for position, term in enumerate(terms):
-            values = _partition_values(term, partition_key)
-            if values is None:
-                continue
-            others = terms[:position] + terms[position + 1:]
-            requests = []
-            for value in _distinct(values, parameters):
-                equal = ast.Compare("=", ast.Path((partition_key,)), value)
-                request = _query(select, partition_key, sort_key, [equal, *others], parameters)
-                if request is None:
-                    break
-                requests.append(request)
-            else:
-                return SelectPlan("Query", tuple(requests))
+            values = _partition_values(term, keys[0].name)
+            if values is not None:
+                others = terms[:position] + terms[position + 1:]
+                return _queries(select, keys, _distinct(values, parameters), others, parameters)
     return SelectPlan("Scan", (_scan(select, parameters),))
 
 
@@ -141,53 +147,79 @@ def _distinct(values: list[ast.Value], parameters: Sequence[AttributeValue]) -> 
     return out
 
 
-def _query(select: ast.Select, partition_key: str, sort_key: str | None,
-           terms: list[ast.Condition], parameters: Sequence[AttributeValue]
-           ) -> dict[str, Any] | None:
-    """The Query of one partition; None if a remaining term reads a key attribute (a Query's
-    filter cannot)."""
+def _queries(select: ast.Select, keys: tuple[KeyAttribute, KeyAttribute | None],
+             values: list[ast.Value], terms: list[ast.Condition],
+             parameters: Sequence[AttributeValue]) -> SelectPlan:
+    """One Query per partition-key value; the other terms are the same for each."""
+    partition, sort = keys
+    forward = _order(select, partition.name, sort.name if sort else None)
+    rest = list(terms)
+    pushed: ast.Condition | None = None
+    if sort is not None:
+        on_sort = [t for t in rest if mentions(t, (sort.name,))]
+        if len(on_sort) == 1 and _sort_condition(on_sort[0], sort.name,
+                                                 Writer(parameters)) is not None:
+            pushed = on_sort[0]
+            rest.remove(pushed)
+    names = (partition.name,) + ((sort.name,) if sort else ())
+    residual = None
+    if any(mentions(t, names) for t in rest):
+        residual = _residual(select, rest, parameters)
+    requests = []
+    for value in values:
+        resolved = resolve(value, parameters)
+        check_key_type(partition.name, resolved, partition.type)
+        writer = Writer(parameters)
+        req: dict[str, Any] = {"TableName": select.table}
+        if select.index is not None:
+            req["IndexName"] = select.index
+        key_text = f"{writer.name(partition.name)} = {writer.value(value)}"
+        if pushed is not None and sort is not None:
+            key_text += " AND " + str(_sort_condition(pushed, sort.name, writer))
+            for bound in list(writer.values.values())[1:]:
+                check_key_type(sort.name, bound, sort.type)
+        req["KeyConditionExpression"] = key_text
+        if residual is None:
+            if select.projection is not None:
+                req["ProjectionExpression"] = ", ".join(writer.path(p)
+                                                        for p in select.projection)
+            if rest:
+                req["FilterExpression"] = writer.condition(conjunction(rest))
+        if not forward:
+            req["ScanIndexForward"] = False
+        req.update(writer.fields())
+        requests.append(req)
+    return SelectPlan("Query", tuple(requests), residual)
+
+
+def _residual(select: ast.Select, rest: list[ast.Condition],
+              parameters: Sequence[AttributeValue]) -> Residual:
     writer = Writer(parameters)
-    req = _base(select, writer)
-    split = split_keys(conjunction(terms), (partition_key,))
-    rest = list(split.rest)
-    key_text = f"{writer.name(partition_key)} = {writer.value(split.equal[partition_key])}"
-    if sort_key is not None:
-        on_sort = [t for t in rest if mentions(t, (sort_key,))]
-        if len(on_sort) == 1:
-            pushed = _sort_condition(on_sort[0], sort_key, writer)
-            if pushed is not None:
-                key_text += f" AND {pushed}"
-                rest.remove(on_sort[0])
-    if any(mentions(t, (partition_key,) + ((sort_key,) if sort_key else ())) for t in rest):
-        return None
-    req["KeyConditionExpression"] = key_text
-    if rest:
-        req["FilterExpression"] = writer.condition(conjunction(rest))
-    if not _order(select, partition_key, sort_key):
-        req["ScanIndexForward"] = False
-    req.update(writer.fields())
-    return req
+    filter_text = writer.condition(conjunction(rest)) if rest else None
+    projection_text = ", ".join(writer.path(p) for p in select.projection) \
+        if select.projection is not None else None
+    binder = expr.Binder(writer.names or None, writer.values or None)
+    bound = binder.filter(filter_text) if filter_text is not None else None
+    projection = binder.projection(projection_text) if projection_text is not None else None
+    binder.finish()
+    return Residual(bound, projection)
 
 
 def _scan(select: ast.Select, parameters: Sequence[AttributeValue]) -> dict[str, Any]:
     if select.order_by:
         raise ValidationException(
-            "ORDER BY is supported only when the WHERE clause fixes the partition key "
-            "with an equality (the SELECT is then a Query)")
+            "Must have WHERE clause in the statement when using ORDER BY clause."
+            if select.where is None else "Must have at least one non-optional hash key "
+            "condition in WHERE clause when using ORDER BY clause.")
     writer = Writer(parameters)
-    req = _base(select, writer)
-    if select.where is not None:
-        req["FilterExpression"] = writer.condition(select.where)
-    req.update(writer.fields())
-    return req
-
-
-def _base(select: ast.Select, writer: Writer) -> dict[str, Any]:
     req: dict[str, Any] = {"TableName": select.table}
     if select.index is not None:
         req["IndexName"] = select.index
     if select.projection is not None:
         req["ProjectionExpression"] = ", ".join(writer.path(p) for p in select.projection)
+    if select.where is not None:
+        req["FilterExpression"] = writer.condition(select.where)
+    req.update(writer.fields())
     return req
 
 
@@ -203,35 +235,43 @@ def _order(select: ast.Select, partition_key: str, sort_key: str | None) -> bool
     return forward
 
 
+# --- a single item, in a batch or a transaction ---------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class PointRead:
-    """A SELECT of one item by its full key (in a batch or a transaction)."""
+    """A SELECT of one item by its full key (a GetItem)."""
 
     table: str
     key: Item
-    filter: expr.Condition | None
     projection: expr.Projection | None
 
     def apply(self, item: Item | None) -> Item | None:
-        if item is None or (self.filter is not None and not expr.evaluate(self.filter, item)):
-            return None
-        return item if self.projection is None else expr.project(self.projection, item)
+        if item is None or self.projection is None:
+            return item
+        return expr.project(self.projection, item)
 
 
-def point_read(select: ast.Select, table: TableSchema,
-               parameters: Sequence[AttributeValue]) -> PointRead:
+def point_read(select: ast.Select, table: TableSchema, parameters: Sequence[AttributeValue],
+               transaction: bool) -> PointRead:
+    """A SELECT of a batch or a transaction: by the full key and nothing else (DynamoDB's
+    messages, which differ between the two)."""
+    if transaction:
+        refusal = ("Select statements within ExecuteTransaction must specify the primary key "
+                   "in the where clause.")
+    else:
+        refusal = "Only single item select is supported"
     if select.index is not None:
-        raise ValidationException("Only single item select is supported: a batch or a "
-                                  "transaction cannot read an index")
-    if select.order_by:
-        raise ValidationException("ORDER BY is not supported in a batch or a transaction")
-    key, rest = full_key(select.where, table, parameters)
-    writer = Writer(parameters)
-    filter_text = writer.condition(conjunction(rest)) if rest else None
-    projection_text = ", ".join(writer.path(p) for p in select.projection) \
-        if select.projection is not None else None
-    binder = expr.Binder(writer.names or None, writer.values or None)
-    bound_filter = binder.filter(filter_text) if filter_text is not None else None
-    projection = binder.projection(projection_text) if projection_text is not None else None
-    binder.finish()
-    return PointRead(select.table, key, bound_filter, projection)
+        raise ValidationException("Reads on indices are not supported within transactions."
+                                  if transaction else refusal)
+    key, rest = full_key(select.where, table, parameters, refusal)
+    if rest:
+        raise ValidationException(refusal)
+    projection = None
+    if select.projection is not None:
+        writer = Writer(parameters)
+        text = ", ".join(writer.path(p) for p in select.projection)
+        binder = expr.Binder(writer.names, None)
+        projection = binder.projection(text)
+        binder.finish()
+    return PointRead(select.table, key, projection)

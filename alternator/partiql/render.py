@@ -200,10 +200,27 @@ def conjunction(terms: Sequence[ast.Condition]) -> ast.Condition:
     return terms[0] if len(terms) == 1 else ast.And(tuple(terms))
 
 
+def check_key_type(name: str, value: AttributeValue, expected: str) -> None:
+    """A key value of the statement must have the type the schema gives the key."""
+    if next(iter(value), None) != expected:
+        raise ValidationException("Key attribute's data type should match its data type in "
+                                  f"table's schema: Key {name}")
+
+
 def full_key(where: ast.Condition | None, table: TableSchema,
-              parameters: Sequence[AttributeValue]) -> tuple[Item, list[ast.Condition]]:
+             parameters: Sequence[AttributeValue],
+             missing: str = NO_FULL_KEY) -> tuple[Item, list[ast.Condition]]:
+    """The item a WHERE names by equalities on all its key attributes, and its other terms."""
     terms = split_keys(where, table.key_names)
     if any(name not in terms.equal for name in table.key_names):
-        raise ValidationException(NO_FULL_KEY)
+        raise ValidationException(missing)
     key = {name: resolve(terms.equal[name], parameters) for name in table.key_names}
+    for attribute in (table.partition_key, table.sort_key):
+        if attribute is None:
+            continue
+        kind = next(iter(key[attribute.name]), "")
+        if kind not in ("S", "N", "B"):
+            raise ValidationException("Key value must be of type S, N, or B. Key name: "
+                                      f"{attribute.name}, Key type: {kind}")
+        check_key_type(attribute.name, key[attribute.name], attribute.type)
     return key, terms.rest

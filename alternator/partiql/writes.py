@@ -13,8 +13,7 @@ from typing import Any
 
 from alternator.errors import ValidationException
 from alternator.partiql import ast
-from alternator.partiql.lexer import malformed
-from alternator.partiql.render import Writer, conjunction, full_key, resolve
+from alternator.partiql.render import Writer, check_key_type, conjunction, full_key, resolve
 from alternator.schema import TableSchema
 from alternator.values import AttributeValue
 
@@ -26,8 +25,14 @@ def insert_request(insert: ast.Insert, table: TableSchema,
                    parameters: Sequence[AttributeValue]) -> dict[str, Any]:
     """PutItem of the item unless its key exists (DuplicateItemException then)."""
     item = resolve(insert.item, parameters)
-    if not isinstance(item, dict) or set(item) != {"M"} or not isinstance(item["M"], dict):
-        raise malformed("Expected an item (a map such as {'key': 'value'}) after VALUE")
+    assert set(item) == {"M"}, "the parser takes only a {...} item"
+    for attribute in (table.partition_key, table.sort_key):
+        if attribute is None:
+            continue
+        if attribute.name not in item["M"]:
+            raise ValidationException(
+                f"Key attribute should be present in the item: Key {attribute.name}")
+        check_key_type(attribute.name, item["M"][attribute.name], attribute.type)
     writer = Writer(parameters)
     return {"TableName": insert.table, "Item": item["M"],
             "ConditionExpression": f"attribute_not_exists({writer.name(table.partition_key.name)})",
@@ -75,24 +80,22 @@ def delete_request(delete: ast.Delete, table: TableSchema,
     if rest:
         req["ConditionExpression"] = writer.condition(conjunction(rest))
     if delete.returning is not None:
-        if delete.returning != "ALL_OLD":
-            raise ValidationException("DELETE supports only RETURNING ALL OLD *")
-        req["ReturnValues"] = "ALL_OLD"
+        req["ReturnValues"] = "ALL_OLD"  # the only one the parser lets through
     req.update(writer.fields())
     return req
 
 
 def check_request(exists: ast.Exists, table: TableSchema,
                   parameters: Sequence[AttributeValue]) -> dict[str, Any]:
-    """EXISTS(SELECT ...) in a transaction: a ConditionCheck that the item exists and the
-    SELECT's other terms hold."""
+    """EXISTS(SELECT ...) in a transaction: a ConditionCheck of the SELECT's item by the
+    SELECT's other terms, which DynamoDB requires (they alone are the condition)."""
     select = exists.select
-    if select.index is not None or select.order_by:
-        raise ValidationException("EXISTS must SELECT one item of a table by its full key")
+    if select.index is not None:
+        raise ValidationException("Operations on indices are not supported in transactions")
     key, rest = full_key(select.where, table, parameters)
+    if not rest:
+        raise ValidationException(
+            "EXISTS() must contain a single item read with additional condition")
     writer = Writer(parameters)
-    condition = f"attribute_exists({writer.name(table.partition_key.name)})"
-    if rest:
-        condition += f" AND {writer.condition(conjunction(rest), 1)}"
-    return {"TableName": select.table, "Key": key, "ConditionExpression": condition,
-            **writer.fields()}
+    return {"TableName": select.table, "Key": key,
+            "ConditionExpression": writer.condition(conjunction(rest)), **writer.fields()}

@@ -55,6 +55,18 @@ def test_key_terms_make_a_query() -> None:
     assert req["ExpressionAttributeNames"] == {"#n0": "p", "#n1": "c", "#n2": "v"}
 
 
+def test_other_key_terms_are_applied_after_the_query() -> None:
+    statement = parse("SELECT v FROM t WHERE p = 'k' AND (c = 1 OR c = 3)")
+    assert isinstance(statement, ast.Select)
+    plan = select_request(statement, TABLE, [])
+    assert plan.operation == "Query" and plan.residual is not None
+    (req,) = plan.requests
+    assert "FilterExpression" not in req and "ProjectionExpression" not in req
+    item = {"p": {"S": "k"}, "c": {"N": "3"}, "v": {"N": "7"}}
+    assert plan.residual.apply(item) == {"v": {"N": "7"}}
+    assert plan.residual.apply({**item, "c": {"N": "2"}}) is None
+
+
 def test_partition_key_in_is_one_query_per_value() -> None:
     statement = parse("SELECT * FROM t WHERE p IN ['a', ?, 'a'] AND c > 1")
     assert isinstance(statement, ast.Select)
