@@ -339,6 +339,15 @@ def test_key_types_must_match_the_schema(dynamodb: Any, tables: tuple[str, str])
             error_of(exc)[1], statement
 
 
+def test_two_values_of_one_key(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    with pytest.raises(ClientError) as exc:
+        run(dynamodb, f"DELETE FROM \"{hash_only}\" WHERE p = 'a' AND p = 'b'")
+    assert error_of(exc) == ("ValidationException", "Multiple conditions on same key p. Only "
+                             "single item Update/Insert/Delete are supported")
+    run(dynamodb, f"DELETE FROM \"{hash_only}\" WHERE p = 'a' AND p = 'a'")
+
+
 def test_update_of_a_key_attribute(dynamodb: Any, tables: tuple[str, str]) -> None:
     hash_only, _ = tables
     p = new_key()

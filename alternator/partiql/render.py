@@ -9,7 +9,6 @@ value of the statement is ever spliced into expression text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from alternator.errors import ValidationException
@@ -164,25 +163,6 @@ def equality(term: ast.Condition, names: Sequence[str]) -> tuple[str, ast.Value]
     return None
 
 
-@dataclass(slots=True)
-class KeyTerms:
-    """A WHERE split into equalities on key attributes and the remaining terms."""
-
-    equal: dict[str, ast.Value] = field(default_factory=dict)
-    rest: list[ast.Condition] = field(default_factory=list)
-
-
-def split_keys(where: ast.Condition | None, names: Sequence[str]) -> KeyTerms:
-    out = KeyTerms()
-    for term in conjuncts(where):
-        found = equality(term, names)
-        if found is not None and found[0] not in out.equal:
-            out.equal[found[0]] = found[1]
-        else:
-            out.rest.append(term)
-    return out
-
-
 def mentions(condition: ast.Condition, names: Sequence[str]) -> bool:
     def walk(node: Any) -> bool:
         if isinstance(node, ast.Path):
@@ -211,10 +191,21 @@ def full_key(where: ast.Condition | None, table: TableSchema,
              parameters: Sequence[AttributeValue],
              missing: str = NO_FULL_KEY) -> tuple[Item, list[ast.Condition]]:
     """The item a WHERE names by equalities on all its key attributes, and its other terms."""
-    terms = split_keys(where, table.key_names)
-    if any(name not in terms.equal for name in table.key_names):
+    equal: dict[str, AttributeValue] = {}
+    rest: list[ast.Condition] = []
+    for term in conjuncts(where):
+        found = equality(term, table.key_names)
+        if found is None:
+            rest.append(term)
+            continue
+        name, value = found[0], resolve(found[1], parameters)
+        if name in equal and equal[name] != value:
+            raise ValidationException(f"Multiple conditions on same key {name}. Only single "
+                                      "item Update/Insert/Delete are supported")
+        equal[name] = value
+    if any(name not in equal for name in table.key_names):
         raise ValidationException(missing)
-    key = {name: resolve(terms.equal[name], parameters) for name in table.key_names}
+    key = {name: equal[name] for name in table.key_names}
     for attribute in (table.partition_key, table.sort_key):
         if attribute is None:
             continue
@@ -223,4 +214,4 @@ def full_key(where: ast.Condition | None, table: TableSchema,
             raise ValidationException("Key value must be of type S, N, or B. Key name: "
                                       f"{attribute.name}, Key type: {kind}")
         check_key_type(attribute.name, key[attribute.name], attribute.type)
-    return key, terms.rest
+    return key, rest
