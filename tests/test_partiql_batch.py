@@ -44,33 +44,37 @@ def get(dynamodb: Any, table: str, key: dict[str, Any]) -> dict[str, Any] | None
 
 def test_batch_writes_each_with_its_result(dynamodb: Any, table: str) -> None:
     p = new_key()
-    dynamodb.put_item(TableName=table, Item={"p": S(p), "c": N(1), "v": N(1)})
-    dynamodb.put_item(TableName=table, Item={"p": S(p), "c": N(9)})
+    for c in (1, 3, 9):
+        dynamodb.put_item(TableName=table, Item={"p": S(p), "c": N(c), "v": N(1)})
     out = dynamodb.batch_execute_statement(Statements=[
         statement(f"INSERT INTO \"{table}\" VALUE {{'p': ?, 'c': 2}}", S(p)),
         statement(f"INSERT INTO \"{table}\" VALUE {{'p': ?, 'c': 1}}", S(p)),
-        statement(f"UPDATE \"{table}\" SET v = 5 WHERE p = ? AND c = 1 AND v = 0", S(p),
+        statement(f"UPDATE \"{table}\" SET v = 5 WHERE p = ? AND c = 3 AND v = 0", S(p),
                   ReturnValuesOnConditionCheckFailure="ALL_OLD"),
         statement(f"UPDATE \"{table}\" SET w = 1 WHERE p = ? AND c = 9", S(p)),
-        statement(f"DELETE FROM \"{table}\" WHERE p = ? AND c = 3", S(p)),
+        statement(f"DELETE FROM \"{table}\" WHERE p = ? AND c = 4", S(p)),
         statement("DELETE FROM \"no_such_table_at_all\" WHERE p = 'x' AND c = 1"),
         statement("UPDATE WHERE"),
     ], ReturnConsumedCapacity="TOTAL")
     responses = out["Responses"]
     assert len(responses) == 7
     assert responses[0] == {"TableName": table}
-    assert responses[1]["Error"] == {"Code": "DuplicateItem",
-                                     "Message": "Duplicate primary key exists in table"}
+    assert responses[1] == {"TableName": table, "Error": {
+        "Code": "DuplicateItem", "Message": "Duplicate primary key exists in table"}}
     assert responses[2]["Error"]["Code"] == "ConditionalCheckFailed"
-    assert responses[2]["Error"]["Item"] == {"p": S(p), "c": N(1), "v": N(1)}
+    assert responses[2]["Error"]["Item"] == {"p": S(p), "c": N(3), "v": N(1)}
     assert responses[3] == {"TableName": table}
     assert responses[4] == {"TableName": table}
-    assert responses[5]["Error"]["Code"] == "ResourceNotFound"
+    # An error found before the statement runs names no table.
+    assert responses[5] == {"Error": {
+        "Code": "ResourceNotFound",
+        "Message": "Requested resource not found: Table: no_such_table_at_all not found"}}
     assert responses[6]["Error"]["Code"] == "ValidationError"
     assert responses[6]["Error"]["Message"].startswith(
         "Statement wasn't well formed, can't be processed: ")
     assert get(dynamodb, table, {"p": S(p), "c": N(2)}) == {"p": S(p), "c": N(2)}
-    assert get(dynamodb, table, {"p": S(p), "c": N(9)}) == {"p": S(p), "c": N(9), "w": N(1)}
+    assert get(dynamodb, table, {"p": S(p), "c": N(9)}) == {
+        "p": S(p), "c": N(9), "v": N(1), "w": N(1)}
     assert [c["TableName"] for c in out["ConsumedCapacity"]] == [table]
     assert out["ConsumedCapacity"][0]["CapacityUnits"] >= 3
 
@@ -111,12 +115,31 @@ def test_batch_sizes(raw_dynamodb: Any, table: str) -> None:
         assert error_of(exc)[0] == "ValidationException"
 
 
-def test_batch_refuses_returning_and_exists(dynamodb: Any, table: str) -> None:
+def test_batch_returning_and_exists(dynamodb: Any, table: str) -> None:
+    p = new_key()
+    dynamodb.put_item(TableName=table, Item={"p": S(p), "c": N(1), "v": N(1)})
     out = dynamodb.batch_execute_statement(Statements=[
-        statement(f"DELETE FROM \"{table}\" WHERE p = 'a' AND c = 1 RETURNING ALL OLD *"),
-        statement(f"EXISTS(SELECT * FROM \"{table}\" WHERE p = 'a' AND c = 1)"),
+        statement(f"DELETE FROM \"{table}\" WHERE p = ? AND c = 1 RETURNING ALL OLD *", S(p)),
+        statement(f"EXISTS(SELECT * FROM \"{table}\" WHERE p = 'a' AND c = 1 AND v = 1)"),
     ])
-    assert [r["Error"]["Code"] for r in out["Responses"]] == ["ValidationError"] * 2
+    first, second = out["Responses"]
+    # RETURNING's attributes are the statement's Item.
+    assert first == {"TableName": table, "Item": {"p": S(p), "c": N(1), "v": N(1)}}
+    assert second["Error"] == {
+        "Code": "ValidationError",
+        "Message": "EXISTS can only be used in ExecuteTransaction write requests."}
+
+
+def test_batch_writes_of_one_item(dynamodb: Any, table: str) -> None:
+    p = new_key()
+    with pytest.raises(ClientError) as exc:
+        dynamodb.batch_execute_statement(Statements=[
+            statement(f"INSERT INTO \"{table}\" VALUE {{'p': ?, 'c': 1}}", S(p)),
+            statement(f"UPDATE \"{table}\" SET v = 1 WHERE c = 1 AND p = ?", S(p)),
+        ])
+    assert error_of(exc) == ("ValidationException",
+                             "Provided list of item keys contains duplicates")
+    assert get(dynamodb, table, {"p": S(p), "c": N(1)}) is None
 
 
 # --- ExecuteTransaction -------------------------------------------------------------------------

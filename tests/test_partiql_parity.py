@@ -40,7 +40,7 @@ def test_permissions_are_those_of_the_operations(endpoint: Endpoint, roles: Role
     select = f"SELECT * FROM \"{table}\" WHERE p = 'k'"
     writes = [f"INSERT INTO \"{table}\" VALUE {{'p': '{new_key()}'}}",
               f"UPDATE \"{table}\" SET v = 2 WHERE p = 'k'",
-              f"DELETE FROM \"{table}\" WHERE p = 'k'"]
+              f"DELETE FROM \"{table}\" WHERE p = 'other'"]
     for statement in [select, *writes]:
         with pytest.raises(ClientError) as exc:
             client.execute_statement(Statement=statement)
