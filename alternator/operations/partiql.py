@@ -137,8 +137,8 @@ async def execute_statement(ctx: RequestContext, req: dict[str, Any]) -> dict[st
     if isinstance(statement, ast.Select):
         return await _select(ctx, req, statement, parameters)
     write = await compile_write(ctx, statement, parameters)
-    return await run_write(ctx, write, pass_fields(req, "ReturnConsumedCapacity",
-                                             "ReturnValuesOnConditionCheckFailure"))
+    return await run_write(ctx, write, pass_fields(
+        req, "ReturnConsumedCapacity", "ReturnValuesOnConditionCheckFailure"))
 
 
 async def _select(ctx: RequestContext, req: dict[str, Any], select: ast.Select,
@@ -166,12 +166,12 @@ async def _select(ctx: RequestContext, req: dict[str, Any], select: ast.Select,
             inner["ExclusiveStartKey"] = start
         result = await handler(ctx, inner)
         results.append(result)
-        items = result.get("Items", [])
+        page = result.get("Items", [])
         if plan.residual is not None:
-            items = [kept for kept in map(plan.residual.apply, items) if kept is not None]
-        found += items
+            page = [kept for kept in map(plan.residual.apply, page) if kept is not None]
+        found += page
         read += int(result.get("ScannedCount", 0))
-        size += sum(item_size(i) for i in items)
+        size += sum(item_size(i) for i in page)
         if result.get("LastEvaluatedKey") is not None:
             next_token = _encode_token(req, partition, result["LastEvaluatedKey"])
             break

@@ -38,7 +38,8 @@ MAX_BATCH = 25
 MAX_TRANSACTION = 100
 DUPLICATE = {"Code": "DuplicateItem", "Message": "Duplicate primary key exists in table"}
 # BatchStatementError codes (API_BatchStatementError) of the errors a statement can meet.
-_BATCH_CODES = {"ValidationException": "ValidationError", "ThrottlingException": "ThrottlingError"}
+_BATCH_CODES = {"ValidationException": "ValidationError", "SerializationException": "ValidationError",
+                "ThrottlingException": "ThrottlingError"}
 
 Parsed = tuple[ast.Statement, list[AttributeValue]]
 
