@@ -138,7 +138,10 @@ def test_select_paging(dynamodb: Any, tables: tuple[str, str]) -> None:
         pages += 1
         seen += page["Items"]
         if "NextToken" not in page:
+            assert "LastEvaluatedKey" not in page
             break
+        # The key the page stopped at is there too, as in Query's response.
+        assert set(page["LastEvaluatedKey"]) == {"p", "c"}
         request["NextToken"] = page["NextToken"]
     # Limit counts the items read, not those matched (c = 0 fails v > 5 on the first page).
     assert seen == [{"c": N(c)} for c in range(1, 7)]

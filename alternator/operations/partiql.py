@@ -157,6 +157,7 @@ async def _select(ctx: RequestContext, req: dict[str, Any], select: ast.Select,
     results: list[dict[str, Any]] = []
     read = size = 0
     next_token: str | None = None
+    last_key: Item | None = None
     while True:
         inner = {**plan.requests[partition],
                  **pass_fields(req, "ConsistentRead", "ReturnConsumedCapacity")}
@@ -173,7 +174,8 @@ async def _select(ctx: RequestContext, req: dict[str, Any], select: ast.Select,
         read += int(result.get("ScannedCount", 0))
         size += sum(item_size(i) for i in page)
         if result.get("LastEvaluatedKey") is not None:
-            next_token = _encode_token(req, partition, result["LastEvaluatedKey"])
+            last_key = result["LastEvaluatedKey"]
+            next_token = _encode_token(req, partition, last_key)
             break
         partition += 1
         start = None
@@ -185,6 +187,8 @@ async def _select(ctx: RequestContext, req: dict[str, Any], select: ast.Select,
     out: dict[str, Any] = {"Items": found}
     if next_token is not None:
         out["NextToken"] = next_token
+    if last_key is not None:
+        out["LastEvaluatedKey"] = last_key
     used = merge_capacity(results)
     if used:
         out["ConsumedCapacity"] = used[0]
