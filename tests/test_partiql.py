@@ -3,6 +3,7 @@ backends (docs/partiql.md)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from test_indexes import index
 
-from conftest import create_table, error_of, new_key
+from conftest import Endpoint, create_table, error_of, new_key
+from test_http import dynamodb_call, error_code
 
 
 def S(value: str) -> dict[str, str]:
@@ -535,3 +537,44 @@ def test_comments_case_and_semicolon(dynamodb: Any, tables: tuple[str, str]) -> 
     found = run(dynamodb, f"""select "Value" -- a comment
         from "{hash_only}" /* another */ where "p" = ?;""", S(p))
     assert found["Items"] == [{"Value": N(3)}]
+
+
+MALFORMED_REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    ("ExecuteStatement", {}),
+    ("ExecuteStatement", {"Statement": 5}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t WHERE a = ?", "Parameters": "x"}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t WHERE a = ?", "Parameters": [{}]}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t WHERE a = ?", "Parameters": ["x"]}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t WHERE a = ?",
+                          "Parameters": [{"X": "1"}]}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t WHERE a = ?",
+                          "Parameters": [{"N": "not a number"}]}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t", "Parameters": []}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t", "Limit": "x"}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t", "ConsistentRead": "yes"}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t", "ReturnConsumedCapacity": "ALL"}),
+    ("ExecuteStatement", {"Statement": "SELECT * FROM t", "NextToken": 7}),
+    ("ExecuteStatement", {"Statement": "x" * 8193}),
+    ("BatchExecuteStatement", {}),
+    ("BatchExecuteStatement", {"Statements": "x"}),
+    ("BatchExecuteStatement", {"Statements": ["x"]}),
+    ("BatchExecuteStatement", {"Statements": [{"Statement": "SELECT * FROM t"}],
+                               "ReturnConsumedCapacity": 5}),
+    ("ExecuteTransaction", {}),
+    ("ExecuteTransaction", {"TransactStatements": [{}]}),
+    ("ExecuteTransaction", {"TransactStatements": [{"Statement": 5}]}),
+    ("ExecuteTransaction", {"TransactStatements": ["x"]}),
+    ("ExecuteTransaction", {"TransactStatements": [{"Statement": "SELECT * FROM t",
+                                                    "Parameters": [{"S": 1}]}]}),
+]
+
+
+@pytest.mark.parametrize("target, request_body", MALFORMED_REQUESTS)
+def test_malformed_requests(endpoint: Endpoint, target: str,
+                            request_body: dict[str, Any]) -> None:
+    """A malformed request is a 400 (ValidationException or SerializationException) before any
+    table is looked up, never a 500."""
+    status, body = dynamodb_call(endpoint, f"DynamoDB_20120810.{target}",
+                                 json.dumps(request_body).encode())
+    assert status == 400, body
+    assert error_code(body) in ("ValidationException", "SerializationException"), body

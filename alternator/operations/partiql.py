@@ -145,12 +145,13 @@ async def _select(ctx: RequestContext, req: dict[str, Any], select: ast.Select,
                   parameters: Sequence[AttributeValue]) -> dict[str, Any]:
     """A page of a SELECT: of its Scan, or of its Queries run one partition after another
     (Limit and the 1 MB page count across them)."""
+    limit = fields.optional_int(req, "Limit")
+    fields.optional_bool(req, "ConsistentRead")
+    token = fields.optional_str(req, "NextToken")
+    partition, start = _decode_token(req, token) if token is not None else (0, None)
     table = await _schema(ctx, select.table)
     plan = partiql.select_request(select, table, parameters)
     handler = query.query if plan.operation == "Query" else query.scan
-    limit = fields.optional_int(req, "Limit")
-    token = fields.optional_str(req, "NextToken")
-    partition, start = _decode_token(req, token) if token is not None else (0, None)
     if not 0 <= partition < len(plan.requests):
         raise ValidationException("The provided NextToken is not valid")
     found: list[Item] = []
