@@ -214,8 +214,13 @@ def test_select_scan_with_filter_and_functions(dynamodb: Any, tables: tuple[str,
     assert names("n IS MISSING") == ["apple", "banana"]
     assert names("n IS NOT MISSING") == ["cherry"]
     assert names("attribute_exists(n) OR ATTRIBUTE_NOT_EXISTS(ss)") == ["apple", "cherry"]
-    assert names("z IS NULL AND n IS MISSING AND ss IS NOT NULL") == ["banana"]
-    assert names("z IS NOT NULL") == []
+    # IS NULL is "= NULL", as in DynamoDB: an absent attribute IS NOT NULL.
+    assert names("z IS NULL") == ["apple"]
+    assert names("z IS NOT NULL AND ss IS NOT MISSING") == ["banana"]
+    assert names("n IS NUMERIC OR l IS LIST") == ["apple", "cherry"]
+    assert names("m IS STRUCT AND m IS TUPLE AND name IS STRING AND NOT name IS BOOLEAN") == [
+        "apple"]
+    assert names("ss IS BLOB") == []
     assert names("name IN ['apple', 'cherry']") == ["apple", "cherry"]
     assert names("name IN ('apple')") == ["apple"]
     assert names("NOT name = 'apple'") == ["banana", "cherry"]
@@ -287,6 +292,15 @@ def test_update_set_remove_and_functions(dynamodb: Any, tables: tuple[str, str])
     assert item["n"] == N(11) and item["l"] == {"L": [N(1), N(2), N(3)]}
     assert item["ss"] == {"SS": ["b"]} and sorted(item["ns"]["NS"]) == ["1", "2", "3"]
     assert "gone" not in item and item["m"] == {"M": {"k2": S("new")}}
+
+
+def test_update_if_not_exists(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    dynamodb.put_item(TableName=hash_only, Item={"p": S(p), "a": N(5)})
+    run(dynamodb, f"UPDATE \"{hash_only}\" SET a = if_not_exists(a, 0) + 1, "
+        "b = IF_NOT_EXISTS(b, 0) + 1 WHERE p = ?", S(p))
+    assert get(dynamodb, hash_only, {"p": S(p)}) == {"p": S(p), "a": N(6), "b": N(1)}
 
 
 def test_update_returning(dynamodb: Any, tables: tuple[str, str]) -> None:
@@ -457,7 +471,14 @@ MALFORMED = [
     "SELECT * FROM t WHERE attribute_exists(a, b)",
     "SELECT * FROM t WHERE attribute_exists('a')",
     "SELECT * FROM t WHERE begins_with(a)",
-    "SELECT * FROM t WHERE a IS STRING",
+    "SELECT * FROM t WHERE a IS DATE",
+    "SELECT * FROM t WHERE a IN []",
+    "SELECT * FROM t WHERE a",
+    "SELECT * FROM t WHERE size(a)",
+    "SELECT * FROM t WHERE size(a) IS MISSING",
+    "UPDATE t SET a = set_add(a) WHERE b = 1",
+    "UPDATE t SET a = set_add(a, 'x') WHERE b = 1",
+    "UPDATE t SET a = begins_with(a, 'x') WHERE b = 1",
     "SELECT * FROM t WHERE select = 1",
     "SELECT * FROM t; SELECT * FROM t",
     "SELECT * FROM t WHERE a = <<1, 'x'>>",

@@ -57,9 +57,10 @@ class Size:
 
 @dataclass(frozen=True, slots=True)
 class Function:
-    """``list_append(a, b)``, ``set_add(a, b)``, ``set_delete(a, b)`` in a SET."""
+    """``list_append(a, b)``, ``if_not_exists(a, b)``, ``set_add(a, b)``, ``set_delete(a, b)``
+    in a SET."""
 
-    name: Literal["list_append", "set_add", "set_delete"]
+    name: Literal["list_append", "set_add", "set_delete", "if_not_exists"]
     args: tuple[Operand, ...]
 
 
@@ -99,10 +100,16 @@ class In:
 
 @dataclass(frozen=True, slots=True)
 class Is:
-    """``path IS [NOT] MISSING`` or ``path IS [NOT] NULL`` (without the NOT: see Not)."""
+    """``path IS [NOT] MISSING``, ``IS NULL`` or ``IS <type>`` (the NOT is a Not)."""
 
     path: Path
-    what: Literal["MISSING", "NULL"]
+    what: Literal["MISSING", "NULL", "BOOLEAN", "NUMERIC", "STRING", "BLOB", "STRUCT", "TUPLE",
+                  "LIST"]
+
+
+# The AttributeValue type ``IS <type>`` tests, as DynamoDB maps them.
+IS_TYPES = {"BOOLEAN": "BOOL", "NUMERIC": "N", "STRING": "S", "BLOB": "B", "STRUCT": "M",
+            "TUPLE": "M", "LIST": "L"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ Grammar (keywords are case-insensitive, names may be double-quoted)::
     predicate := "(" cond ")" | BEGINS_WITH|CONTAINS|ATTRIBUTE_TYPE "(" operand "," operand ")"
                | operand (op operand | [NOT] BETWEEN operand AND operand
                           | [NOT] IN ("[" | "(") operand {"," operand} ("]" | ")")
-                          | IS [NOT] (MISSING | NULL))
+                          | IS [NOT] (MISSING | NULL | BOOLEAN | NUMERIC | STRING | BLOB
+                                     | STRUCT | TUPLE | LIST))
     operand   := path | value | SIZE "(" path ")"
     path      := name {"." name | "[" integer "]" | "[" string "]"}
     value     := string | number | TRUE | FALSE | NULL | "?" | "[" values "]"
@@ -49,7 +50,11 @@ _CONDITION_FUNCTIONS = {"BEGINS_WITH": ("begins_with", 2), "CONTAINS": ("contain
                         "ATTRIBUTE_TYPE": ("attribute_type", 2),
                         "ATTRIBUTE_EXISTS": ("attribute_exists", 1),
                         "ATTRIBUTE_NOT_EXISTS": ("attribute_not_exists", 1)}
-_SET_FUNCTIONS = {"LIST_APPEND": "list_append", "SET_ADD": "set_add", "SET_DELETE": "set_delete"}
+_SET_FUNCTIONS = {"LIST_APPEND": "list_append", "SET_ADD": "set_add", "SET_DELETE": "set_delete",
+                  "IF_NOT_EXISTS": "if_not_exists"}
+# The types of ``IS``: MISSING, NULL, and those ATTRIBUTE_TYPE tests (ast.IS_TYPES).
+_IS_TYPES = ("MISSING", "NULL", "BOOLEAN", "NUMERIC", "STRING", "BLOB", "STRUCT", "TUPLE",
+             "LIST")
 
 
 def parse(text: str) -> ast.Statement:
@@ -256,10 +261,13 @@ class _Parser:
         if isinstance(value, ast.Function) and value.name in ("set_add", "set_delete"):
             target, operand = value.args
             if target != path:
-                raise malformed(f"{value.name.upper()} must name the attribute it sets as its "
-                                "first argument")
-            if not isinstance(operand, ast.Literal_ | ast.Parameter | ast.Collection):
-                raise malformed(f"The second argument of {value.name.upper()} must be a set")
+                raise ValidationException(f"The first argument to {value.name.upper()} must "
+                                          "equal the assignment value")
+            if not isinstance(operand, ast.Literal_ | ast.Parameter | ast.Collection) or (
+                    isinstance(operand, ast.Literal_) and
+                    next(iter(operand.value)) not in ("SS", "NS", "BS")):
+                raise ValidationException(f"The second argument to {value.name.upper()} must "
+                                          "be a value with type SET")
         return ast.SetClause(path, value)
 
     def delete(self) -> ast.Delete:
@@ -368,24 +376,31 @@ class _Parser:
         elif not negated and self.word("IS"):
             negated = self.word("NOT")
             if not isinstance(left, ast.Path):
-                raise malformed("IS MISSING and IS NULL apply to an attribute path")
-            if self.word("MISSING"):
-                result = ast.Is(left, "MISSING")
-            elif self.word("NULL"):
-                result = ast.Is(left, "NULL")
-            else:
-                raise malformed(f"Expected MISSING or NULL after IS, found "
-                                f"{self.token.describe()}")
+                raise ValidationException("The left hand side argument to IS must be a "
+                                          "Variable Reference, Literal, or Path")
+            type_name = self.advance()
+            if type_name.kind != "word":
+                raise malformed(f"Expected a type after IS, found {type_name.describe()}")
+            if type_name.text.upper() not in _IS_TYPES:
+                raise ValidationException(
+                    f"Unsupported data type for IS operator: {type_name.text.upper()}. "
+                    "Supported data types are [MISSING, NULL, BOOLEAN, BLOB, STRING, NUMERIC, "
+                    "STRUCT, TUPLE, LIST]")
+            result = ast.Is(left, cast(Any, type_name.text.upper()))
         elif negated:
             raise malformed(f"Expected BETWEEN or IN after NOT, found {self.token.describe()}")
         else:
-            raise malformed(f"Expected a comparison, found {self.token.describe()}")
+            # DynamoDB's message for a WHERE such as "a" or "size(a)".
+            raise ValidationException(
+                "WHERE clause must contain an expression that resolves to a boolean")
         return ast.Not(result) if negated else result
 
     def options(self) -> tuple[ast.Operand, ...]:
         closing = "]" if self.punct("[") else ")" if self.punct("(") else None
-        if closing is None:
-            raise malformed(f"Expected '[' or '(' after IN, found {self.token.describe()}")
+        if closing is None or self.token.is_punct(closing):
+            raise ValidationException(
+                "IN operator must have a left hand argument of type Variable Reference and "
+                "right hand argument of type Seq with at least one member")
         options = [self.operand()]
         while self.punct(","):
             options.append(self.operand())
@@ -412,9 +427,11 @@ class _Parser:
                     args.append(self.operand(in_set=True))
                 self.expect_punct(")")
                 if len(args) != 2:
-                    raise malformed(f"{upper} takes 2 arguments, not {len(args)}")
+                    raise ValidationException(f"{upper} must have exactly two arguments")
                 return ast.Function(cast(Any, _SET_FUNCTIONS[upper]), tuple(args))
-            raise malformed(f"Unsupported function {token.text}")
+            if upper in _SET_FUNCTIONS or upper in _CONDITION_FUNCTIONS:
+                raise malformed(f"{upper} cannot be used here")
+            raise ValidationException(f"Unrecognized function: {token.text}")
         if token.kind == "quoted" or (token.kind == "word" and token.text.upper() not in
                                       ("TRUE", "FALSE", "NULL", "MISSING")):
             return self.path()
@@ -454,7 +471,7 @@ class _Parser:
         elif token.is_word("NULL"):
             result = ast.Literal_({"NULL": True})
         elif token.is_word("MISSING"):
-            raise malformed("MISSING is not a value: use IS MISSING")
+            raise ValidationException("MISSING must be compared using IS operator")
         elif token.is_punct("?"):
             result = ast.Parameter(self.parameters)
             self.parameters += 1

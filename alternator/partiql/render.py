@@ -71,8 +71,8 @@ class Writer:
                 return f"size({self.path(path)})"
             case ast.Arithmetic(op, left, right):
                 return f"{self.operand(left)} {op} {self.operand(right)}"
-            case ast.Function("list_append", args):
-                return f"list_append({', '.join(self.operand(a) for a in args)})"
+            case ast.Function("list_append" | "if_not_exists" as name, args):
+                return f"{name}({', '.join(self.operand(a) for a in args)})"
             case ast.Function(name, _):
                 raise malformed(f"{name} can only be the whole value of a SET")
         return self.value(operand)
@@ -92,12 +92,11 @@ class Writer:
                 return f"{self.operand(operand)} IN ({listed})"
             case ast.Is(path, "MISSING"):
                 return f"attribute_not_exists({self.path(path)})"
-            case ast.Is(path, _):
-                # PartiQL: an absent attribute IS NULL too (it is MISSING, which is null).
-                rendered = self.path(path)
-                text = (f"attribute_type({rendered}, {self.constant({'S': 'NULL'})}) OR "
-                        f"attribute_not_exists({rendered})")
-                return f"({text})" if level > 0 else text
+            case ast.Is(path, "NULL"):
+                # As DynamoDB has it: equal to NULL, so an absent attribute IS NOT NULL.
+                return f"{self.path(path)} = {self.constant({'NULL': True})}"
+            case ast.Is(path, what):
+                return f"attribute_type({self.path(path)}, {self.constant({'S': ast.IS_TYPES[what]})})"
             case ast.Call(name, args):
                 return f"{name}({', '.join(self.operand(a) for a in args)})"
             case ast.And(parts):

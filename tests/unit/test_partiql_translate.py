@@ -90,7 +90,7 @@ def test_update_condition_requires_the_item() -> None:
     assert req["Key"] == {"p": {"S": "k"}, "c": {"N": "1"}}
     assert req["UpdateExpression"] == "REMOVE #n1 ADD #n0 :v0"
     assert req["ConditionExpression"] == (
-        "attribute_exists(#n2) AND NOT (attribute_type(#n0, :v1) OR attribute_not_exists(#n0))")
+        "attribute_exists(#n2) AND NOT #n0 = :v1")
     assert req["ReturnValues"] == "UPDATED_NEW"
 
 
