@@ -240,6 +240,14 @@ def test_select_nested_projection(dynamodb: Any, tables: tuple[str, str]) -> Non
     assert found["Items"] == [{"a": {"M": {"b": {"L": [N(2)]}}}, "d": S("y")}]
 
 
+def test_select_a_star_among_paths(dynamodb: Any, tables: tuple[str, str]) -> None:
+    hash_only, _ = tables
+    p = new_key()
+    dynamodb.put_item(TableName=hash_only, Item={"p": S(p), "a": N(1)})
+    found = run(dynamodb, f'SELECT a, * FROM "{hash_only}" WHERE p = ?', S(p))
+    assert found["Items"] == [{"p": S(p), "a": N(1)}]
+
+
 def test_select_an_index(dynamodb: Any, tables: tuple[str, str]) -> None:
     _, ranged = tables
     p = new_key()
@@ -463,6 +471,13 @@ MALFORMED = [
     "SELECT * FROM t GROUP BY a",
     "SELECT * FROM t LIMIT 5",
     "SELECT DISTINCT a FROM t",
+    "SELECT VALUE a FROM t",
+    "SELECT a.b, c.b FROM t",
+    "SELECT a.* FROM t",
+    "SELECT a[*] FROM t",
+    'SELECT "" FROM t',
+    "SELECT a[''] FROM t",
+    "SELECT a[2147483648] FROM t",
     "SELECT * FROM t WHERE a = MISSING",
     "SELECT * FROM t WHERE a IS 5",
     "SELECT * FROM t WHERE foo(a) = 1",

@@ -34,6 +34,7 @@ from alternator.partiql import ast
 from alternator.partiql.lexer import Token, malformed, tokenize
 
 MAX_STATEMENT_BYTES = 8192
+MAX_LIST_INDEX = 2**31 - 1
 MAX_DEPTH = 64
 
 # Words that cannot be a bare attribute or table name (quote them: "value").
@@ -165,16 +166,19 @@ class _Parser:
         self.expect_word("SELECT")
         if self.token.is_word("DISTINCT"):
             raise ValidationException("Unsupported token in expression: DISTINCT")
-        if self.token.is_word("VALUE"):
-            raise malformed("SELECT VALUE is not supported")
+        if self.token.is_word("VALUE", "PIVOT"):
+            raise ValidationException("Select projection doesn't support value or pivot keywords")
         projection: tuple[ast.Path, ...] | None = None
         if not self.punct("*"):
             paths = [self.path()]
             while self.punct(","):
+                if self.punct("*"):
+                    break  # "a, *" is every attribute, as DynamoDB reads it
                 paths.append(self.path())
-            projection = tuple(paths)
+            else:
+                projection = _distinct_projection(paths)
             if self.token.is_word("AS"):
-                raise malformed("Aliasing is not supported")
+                raise ValidationException("Aliasing is not supported")
         self.expect_word("FROM")
         table = self.table()
         index = self.name("an index name") if self.punct(".") else None
@@ -185,7 +189,7 @@ class _Parser:
             raise malformed("JOIN is not supported")
         if self.token.is_word("AS") or (self.token.kind in ("word", "quoted") and not
                                         self.token.is_word("WHERE", "ORDER")):
-            raise malformed("Aliasing is not supported")
+            raise ValidationException("Aliasing is not supported")
         where = self.condition() if self.word("WHERE") else None
         order: list[tuple[str, bool]] = []
         if self.word("ORDER"):
@@ -438,22 +442,40 @@ class _Parser:
         return self.value()
 
     def path(self) -> ast.Path:
-        elements: list[ast.PathElement] = [self.name("an attribute name")]
+        elements: list[ast.PathElement] = [self.path_name()]
         while True:
             if self.punct("."):
-                elements.append(self.name("an attribute name"))
+                if self.token.is_punct("*"):
+                    raise ValidationException(
+                        "Unpivot path component like a.*.b are not supported")
+                elements.append(self.path_name())
             elif self.punct("["):
                 token = self.advance()
                 if token.kind == "number" and token.text.isdigit():
+                    if int(token.text) > MAX_LIST_INDEX:
+                        raise ValidationException("List index is not within the allowable "
+                                                  f"range; index: [{token.text}]")
                     elements.append(int(token.text))
                 elif token.kind == "string":
-                    elements.append(token.text)
+                    elements.append(self.checked_name(token.text))
+                elif token.is_punct("*"):
+                    raise ValidationException(
+                        "Wildcard path component like a[*].b are not supported")
                 else:
                     raise malformed(f"Expected a list index or a quoted key in [], found "
                                     f"{token.describe()}")
                 self.expect_punct("]")
             else:
                 return ast.Path(tuple(elements))
+
+    def path_name(self) -> str:
+        return self.checked_name(self.name("an attribute name"))
+
+    @staticmethod
+    def checked_name(name: str) -> str:
+        if not name:
+            raise ValidationException("Path component cannot be an empty string")
+        return name
 
     def value(self) -> ast.Value:
         self.nested()
@@ -524,6 +546,20 @@ class _Parser:
             values = [cast(ast.Literal_, m).value for m in members]
             return ast.Literal_(build(kind, values, keys))
         return ast.Collection(cast(Any, kind), tuple(members), keys)
+
+
+def _distinct_projection(paths: list[ast.Path]) -> tuple[ast.Path, ...]:
+    """DynamoDB names each projected path by its last attribute name and the list indexes after
+    it, and refuses two paths of one name (``a.b, c.b``)."""
+    seen: set[str] = set()
+    for path in paths:
+        name = ""
+        for element in path.elements:
+            name = name + f"[{element}]" if isinstance(element, int) else element
+        if name in seen:
+            raise ValidationException(f"Duplicate identifiers in select clause: {name}")
+        seen.add(name)
+    return tuple(paths)
 
 
 def build(kind: str, values: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
