@@ -27,6 +27,7 @@ processed: ..." (tests/test_partiql.py::test_malformed_statements).
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from alternator.errors import ValidationException
@@ -35,6 +36,7 @@ from alternator.partiql.lexer import Token, malformed, tokenize
 
 MAX_STATEMENT_BYTES = 8192
 MAX_LIST_INDEX = 2**31 - 1
+_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 MAX_DEPTH = 64
 
 # Words that cannot be a bare attribute or table name (quote them: "value").
@@ -159,8 +161,27 @@ class _Parser:
                             f"at position {self.token.start + 1}")
         return result
 
+    def source(self) -> tuple[str, str | None]:
+        """``"table"`` or ``"table"."index"`` after FROM (or UPDATE), checked as DynamoDB does."""
+        names = [self.name("a table name")]
+        while self.punct("."):
+            names.append(self.name("an index name"))
+        if len(names) > 2:
+            raise ValidationException(
+                "A path may contain at most 2 components in the FROM clause")
+        for name in names:
+            if not _TABLE_NAME.fullmatch(name):
+                raise ValidationException(
+                    "Table name should be within the length [3, 255] and only contain 'a-z', "
+                    "'A-Z', '0-9', '-', '_', '.'.")
+        return names[0], names[1] if len(names) > 1 else None
+
     def table(self) -> str:
-        return self.name("a table name")
+        """The table of a write: an index is refused."""
+        table, index = self.source()
+        if index is not None:
+            raise ValidationException("This operation is not supported on an index")
+        return table
 
     def select(self) -> ast.Select:
         self.expect_word("SELECT")
@@ -180,13 +201,12 @@ class _Parser:
             if self.token.is_word("AS"):
                 raise ValidationException("Aliasing is not supported")
         self.expect_word("FROM")
-        table = self.table()
-        index = self.name("an index name") if self.punct(".") else None
+        table, index = self.source()
         self.unsupported_clause()
         if self.token.is_punct(","):
-            raise malformed("Selecting from more than one table is not supported")
+            raise ValidationException("Only select from a single table or index is supported.")
         if self.token.is_word("JOIN", "INNER", "LEFT", "RIGHT", "CROSS", "OUTER"):
-            raise malformed("JOIN is not supported")
+            raise ValidationException("Only select from a single table or index is supported.")
         if self.token.is_word("AS") or (self.token.kind in ("word", "quoted") and not
                                         self.token.is_word("WHERE", "ORDER")):
             raise ValidationException("Aliasing is not supported")

@@ -10,24 +10,24 @@ from alternator.errors import ValidationException
 from alternator.partiql import ast, count_parameters, parse, select_request, update_request
 from alternator.schema import KeyAttribute, TableSchema
 
-TABLE = TableSchema(name="t", partition_key=KeyAttribute("p", "S"),
+TABLE = TableSchema(name="tbl", partition_key=KeyAttribute("p", "S"),
                     sort_key=KeyAttribute("c", "N"),
                     attribute_definitions=(KeyAttribute("p", "S"), KeyAttribute("c", "N")),
                     table_id="id", created_at=0.0)
 
 
 def test_select_tree() -> None:
-    statement = parse("SELECT a.b[2], \"c d\" FROM \"t\".\"i\" WHERE x = ? AND NOT y IS MISSING "
+    statement = parse("SELECT a.b[2], \"c d\" FROM \"tbl\".\"idx\" WHERE x = ? AND NOT y IS MISSING "
                       "ORDER BY c DESC")
     assert statement == ast.Select(
-        "t", "i", (ast.Path(("a", "b", 2)), ast.Path(("c d",))),
+        "tbl", "idx", (ast.Path(("a", "b", 2)), ast.Path(("c d",))),
         ast.And((ast.Compare("=", ast.Path(("x",)), ast.Parameter(0)),
                  ast.Not(ast.Is(ast.Path(("y",)), "MISSING")))),
         (("c", True),))
 
 
 def test_literals() -> None:
-    statement = parse("INSERT INTO t VALUE {'a': [1, -2.5, 'x'], 'b': <<'s'>>, 'c': NULL, "
+    statement = parse("INSERT INTO tbl VALUE {'a': [1, -2.5, 'x'], 'b': <<'s'>>, 'c': NULL, "
                       "'d': true, 'e': {'f': ?}}")
     assert isinstance(statement, ast.Insert)
     assert isinstance(statement.item, ast.Collection)
@@ -35,7 +35,7 @@ def test_literals() -> None:
 
 
 def test_precedence_and_parentheses() -> None:
-    statement = parse("SELECT * FROM t WHERE a = 1 OR b = 2 AND NOT (c = 3 OR d = 4)")
+    statement = parse("SELECT * FROM tbl WHERE a = 1 OR b = 2 AND NOT (c = 3 OR d = 4)")
     assert isinstance(statement, ast.Select)
     plan = select_request(statement, TABLE, [])
     assert plan.operation == "Scan"
@@ -45,7 +45,7 @@ def test_precedence_and_parentheses() -> None:
 
 
 def test_key_terms_make_a_query() -> None:
-    statement = parse("SELECT * FROM t WHERE 3 < c AND p = 'k' AND v = 1")
+    statement = parse("SELECT * FROM tbl WHERE 3 < c AND p = 'k' AND v = 1")
     assert isinstance(statement, ast.Select)
     plan = select_request(statement, TABLE, [])
     assert plan.operation == "Query"
@@ -56,7 +56,7 @@ def test_key_terms_make_a_query() -> None:
 
 
 def test_other_key_terms_are_applied_after_the_query() -> None:
-    statement = parse("SELECT v FROM t WHERE p = 'k' AND (c = 1 OR c = 3)")
+    statement = parse("SELECT v FROM tbl WHERE p = 'k' AND (c = 1 OR c = 3)")
     assert isinstance(statement, ast.Select)
     plan = select_request(statement, TABLE, [])
     assert plan.operation == "Query" and plan.residual is not None
@@ -68,22 +68,22 @@ def test_other_key_terms_are_applied_after_the_query() -> None:
 
 
 def test_partition_key_in_is_one_query_per_value() -> None:
-    statement = parse("SELECT * FROM t WHERE p IN ['a', ?, 'a'] AND c > 1")
+    statement = parse("SELECT * FROM tbl WHERE p IN ['a', ?, 'a'] AND c > 1")
     assert isinstance(statement, ast.Select)
     plan = select_request(statement, TABLE, [{"S": "b"}])
     assert plan.operation == "Query"
     assert [r["ExpressionAttributeValues"][":v0"] for r in plan.requests] == [
         {"S": "a"}, {"S": "b"}]
-    statement = parse("SELECT * FROM t WHERE p = 'a' OR p = 'b'")
+    statement = parse("SELECT * FROM tbl WHERE p = 'a' OR p = 'b'")
     assert isinstance(statement, ast.Select)
     assert len(select_request(statement, TABLE, []).requests) == 2
-    statement = parse("SELECT * FROM t WHERE p = 'a' OR v = 'b'")
+    statement = parse("SELECT * FROM tbl WHERE p = 'a' OR v = 'b'")
     assert isinstance(statement, ast.Select)
     assert select_request(statement, TABLE, []).operation == "Scan"
 
 
 def test_update_condition_requires_the_item() -> None:
-    statement = parse("UPDATE t SET a = set_add(a, <<1>>) REMOVE b WHERE p = 'k' AND c = 1 "
+    statement = parse("UPDATE tbl SET a = set_add(a, <<1>>) REMOVE b WHERE p = 'k' AND c = 1 "
                       "AND a IS NOT NULL RETURNING MODIFIED NEW *")
     assert isinstance(statement, ast.Update)
     req = update_request(statement, TABLE, [])
@@ -96,10 +96,10 @@ def test_update_condition_requires_the_item() -> None:
 
 def test_errors_are_validation_exceptions() -> None:
     with pytest.raises(ValidationException) as exc:
-        parse("SELECT * FROM t WHERE a = 1 b")
+        parse("SELECT * FROM tbl WHERE a = 1 b")
     assert exc.value.message.startswith("Statement wasn't well formed, can't be processed: ")
     with pytest.raises(ValidationException):
-        parse("SELECT * FROM t WHERE " + "(" * 200 + "a = 1" + ")" * 200)
+        parse("SELECT * FROM tbl WHERE " + "(" * 200 + "a = 1" + ")" * 200)
 
 
 def test_parse_cost() -> None:
