@@ -5,13 +5,18 @@ Grammar (keywords are case-insensitive, names may be double-quoted)::
     statement := (select | insert | update | delete | exists) [";"]
     select    := SELECT ("*" | path {"," path}) FROM name ["." name] [WHERE cond]
                  [ORDER BY name [ASC|DESC] {"," name [ASC|DESC]}]
-    insert    := INSERT INTO name VALUE value
+    insert    := INSERT INTO name VALUE "{" string ":" value, ... "}"
     update    := UPDATE name (SET assign {"," assign} | REMOVE path {"," path})+ WHERE cond
                  [RETURNING (ALL|MODIFIED) (OLD|NEW) "*"]
     delete    := DELETE FROM name WHERE cond [RETURNING ALL OLD "*"]
     exists    := EXISTS "(" select ")"
+    assign    := path "=" (setvalue [("+" | "-") setvalue])
+    setvalue  := operand | (LIST_APPEND | IF_NOT_EXISTS | SET_ADD | SET_DELETE)
+                 "(" setvalue "," setvalue ")"
     cond      := and {OR and};  and := not {AND not};  not := NOT not | predicate
-    predicate := "(" cond ")" | BEGINS_WITH|CONTAINS|ATTRIBUTE_TYPE "(" operand "," operand ")"
+    predicate := "(" cond ")"
+               | (BEGINS_WITH | CONTAINS | ATTRIBUTE_TYPE) "(" operand "," operand ")"
+               | (ATTRIBUTE_EXISTS | ATTRIBUTE_NOT_EXISTS) "(" path ")"
                | operand (op operand | [NOT] BETWEEN operand AND operand
                           | [NOT] IN ("[" | "(") operand {"," operand} ("]" | ")")
                           | IS [NOT] (MISSING | NULL | BOOLEAN | NUMERIC | STRING | BLOB
@@ -21,8 +26,9 @@ Grammar (keywords are case-insensitive, names may be double-quoted)::
     value     := string | number | TRUE | FALSE | NULL | "?" | "[" values "]"
                | "{" string ":" value, ... "}" | "<<" values ">>"
 
-Every error is DynamoDB's ValidationException "Statement wasn't well formed, can't be
-processed: ..." (tests/test_partiql.py::test_malformed_statements).
+A syntax error is DynamoDB's ValidationException "Statement wasn't well formed, can't be
+processed: ..." (tests/test_partiql.py::test_malformed_statements); a construct DynamoDB parses
+but refuses gets DynamoDB's own message (tests/test_partiql.py::test_dynamodb_messages).
 """
 
 from __future__ import annotations
