@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from test_indexes import index
 from test_streams import read_all, settle, stream_table, streams_client, summary
 
 from conftest import Endpoint, create_table, error_of, new_key
@@ -89,3 +90,39 @@ def test_system_tables_are_read_as_scans(dynamodb: Any) -> None:
     with pytest.raises(ClientError) as exc:
         dynamodb.execute_statement(Statement='SELECT * FROM ".scylla.alternator.nosuch.t"')
     assert error_of(exc)[0] == "ResourceNotFoundException"
+
+
+def test_multi_attribute_index_keys_are_queried(dynamodb: Any) -> None:
+    """A SELECT of an index keyed by several attributes is a Query when every partition-key
+    attribute has an equality; sort-key terms are pushed left to right."""
+    name = create_table(dynamodb, [("p", "HASH", "S")],
+                        attributes=(("t", "S"), ("r", "S"), ("y", "N"), ("m", "N")),
+                        GlobalSecondaryIndexes=[index("multi", ["t", "r"], ["y", "m"])])
+    try:
+        n = 0
+        for t in ("A", "B"):
+            for y in (2023, 2024):
+                for m in (1, 5, 12):
+                    dynamodb.put_item(TableName=name, Item={
+                        "p": {"S": f"p{n}"}, "t": {"S": t}, "r": {"S": "eu"},
+                        "y": {"N": str(y)}, "m": {"N": str(m)}, "v": {"N": str(n)}})
+                    n += 1
+
+        def months(where: str, **extra: Any) -> list[tuple[int, int]]:
+            found = dynamodb.execute_statement(
+                Statement=f'SELECT y, m FROM "{name}"."multi" WHERE {where}', **extra)
+            return [(int(i["y"]["N"]), int(i["m"]["N"])) for i in found["Items"]]
+
+        everything = [(y, m) for y in (2023, 2024) for m in (1, 5, 12)]
+        assert months("t = 'A' AND r = 'eu'") == everything
+        assert months("r = 'eu' AND t = 'A' AND y = 2024") == everything[3:]
+        assert months("t = 'A' AND r = 'eu' AND y = 2023 AND m >= 5") == [(2023, 5), (2023, 12)]
+        assert months("t = 'A' AND r = 'eu' AND y = 2024 ORDER BY y DESC") == [
+            (2024, 12), (2024, 5), (2024, 1)]
+        # A term the key condition cannot hold is applied to what the Query returns.
+        assert months("t = 'A' AND r = 'eu' AND m = 5") == [(2023, 5), (2024, 5)]
+        assert months("t = 'A' AND r = 'eu' AND y > 2023 AND v <> 4") == [(2024, 1), (2024, 12)]
+        # Without every partition-key attribute it is a Scan of the index.
+        assert sorted(months("t = 'B' AND m = 1")) == [(2023, 1), (2024, 1)]
+    finally:
+        dynamodb.delete_table(TableName=name)

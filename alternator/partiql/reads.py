@@ -52,18 +52,19 @@ def _sort_condition(term: ast.Condition, sort_key: str, writer: Writer) -> str |
 # --- SELECT ---------------------------------------------------------------------------------------
 
 
-def _read_keys(select: ast.Select, table: TableSchema
-               ) -> tuple[KeyAttribute, KeyAttribute | None] | None:
-    """(partition key, sort key) of what the SELECT reads; None for a multi-attribute key."""
+Keys = tuple[tuple[KeyAttribute, ...], tuple[KeyAttribute, ...]]
+
+
+def _read_keys(select: ast.Select, table: TableSchema) -> Keys:
+    """(partition-key attributes, sort-key attributes) of what the SELECT reads: one and at
+    most one of each for a table, up to four of each for a multi-attribute index key."""
     if select.index is None:
-        return table.partition_key, table.sort_key
+        return (table.partition_key,), (table.sort_key,) if table.sort_key else ()
     index = table.index(select.index)
     if index is None:
         # Query's and Scan's message, before any other complaint about the statement.
         raise ValidationException(f"The table does not have the specified index: {select.index}")
-    if len(index.partition_key) != 1 or len(index.sort_key) > 1:
-        return None
-    return index.partition_key[0], index.sort_key[0] if index.sort_key else None
+    return index.partition_key, index.sort_key
 
 
 MAX_PARTITIONS = 50  # partition-key values of one SELECT's IN (DynamoDB's limit)
@@ -97,16 +98,33 @@ def select_request(select: ast.Select, table: TableSchema | None,
     """How ExecuteStatement runs a SELECT.
 
     A Query when the WHERE fixes the partition key: ``pk = v``, or ``pk IN [...]`` or
-    ``pk = a OR pk = b`` (one Query per value, in the order written); otherwise a Scan.
+    ``pk = a OR pk = b`` (one Query per value, in the order written), or an equality on every
+    attribute of a multi-attribute partition key; otherwise a Scan.
     """
-    keys = _read_keys(select, table) if table is not None else None
-    if keys is not None:
-        terms = conjuncts(select.where)
+    if table is None:
+        return SelectPlan("Scan", (_scan(select, parameters),))
+    keys = _read_keys(select, table)
+    partition, _ = keys
+    terms = conjuncts(select.where)
+    if len(partition) == 1:
         for position, term in enumerate(terms):
-            values = _partition_values(term, keys[0].name)
+            values = _partition_values(term, partition[0].name)
             if values is not None:
                 others = terms[:position] + terms[position + 1:]
-                return _queries(select, keys, _distinct(values, parameters), others, parameters)
+                return _queries(select, keys, [[v] for v in _distinct(values, parameters)],
+                                others, parameters)
+    else:
+        names = [a.name for a in partition]
+        found: dict[str, ast.Value] = {}
+        others = []
+        for term in terms:
+            equal = equality(term, names)
+            if equal is not None and equal[0] not in found:
+                found[equal[0]] = equal[1]
+            else:
+                others.append(term)
+        if len(found) == len(names):
+            return _queries(select, keys, [[found[n] for n in names]], others, parameters)
     return SelectPlan("Scan", (_scan(select, parameters),))
 
 
@@ -147,38 +165,43 @@ def _distinct(values: list[ast.Value], parameters: Sequence[AttributeValue]) -> 
     return out
 
 
-def _queries(select: ast.Select, keys: tuple[KeyAttribute, KeyAttribute | None],
-             values: list[ast.Value], terms: list[ast.Condition],
-             parameters: Sequence[AttributeValue]) -> SelectPlan:
-    """One Query per partition-key value; the other terms are the same for each."""
+def _queries(select: ast.Select, keys: Keys, partitions: list[list[ast.Value]],
+             terms: list[ast.Condition], parameters: Sequence[AttributeValue]) -> SelectPlan:
+    """One Query per partition (its partition-key values); the other terms are the same for
+    each. Sort-key terms are pushed into the key condition in key order, equalities first and
+    at most one range last, as a Query's key condition allows."""
     partition, sort = keys
-    forward = _order(select, partition.name, sort.name if sort else None)
+    forward = _order(select, [a.name for a in partition], [a.name for a in sort])
     rest = list(terms)
-    pushed: ast.Condition | None = None
-    if sort is not None:
-        on_sort = [t for t in rest if mentions(t, (sort.name,))]
-        if len(on_sort) == 1 and _sort_condition(on_sort[0], sort.name,
-                                                 Writer(parameters)) is not None:
-            pushed = on_sort[0]
-            rest.remove(pushed)
-    names = (partition.name,) + ((sort.name,) if sort else ())
+    pushed: list[tuple[KeyAttribute, ast.Condition]] = []
+    for attribute in sort:
+        on = [t for t in rest if mentions(t, (attribute.name,))]
+        if len(on) != 1 or _sort_condition(on[0], attribute.name, Writer(parameters)) is None:
+            break
+        pushed.append((attribute, on[0]))
+        rest.remove(on[0])
+        if equality(on[0], (attribute.name,)) is None:
+            break  # a range ends the key condition
+    names = tuple(a.name for a in partition + sort)
     residual = None
     if any(mentions(t, names) for t in rest):
         residual = _residual(select, rest, parameters)
     requests = []
-    for value in values:
-        resolved = resolve(value, parameters)
-        check_key_type(partition.name, resolved, partition.type)
+    for values in partitions:
         writer = Writer(parameters)
         req: dict[str, Any] = {"TableName": select.table}
         if select.index is not None:
             req["IndexName"] = select.index
-        key_text = f"{writer.name(partition.name)} = {writer.value(value)}"
-        if pushed is not None and sort is not None:
-            key_text += " AND " + str(_sort_condition(pushed, sort.name, writer))
-            for bound in list(writer.values.values())[1:]:
-                check_key_type(sort.name, bound, sort.type)
-        req["KeyConditionExpression"] = key_text
+        parts = []
+        for attribute, value in zip(partition, values, strict=True):
+            check_key_type(attribute.name, resolve(value, parameters), attribute.type)
+            parts.append(f"{writer.name(attribute.name)} = {writer.value(value)}")
+        for attribute, term in pushed:
+            before = len(writer.values)
+            parts.append(str(_sort_condition(term, attribute.name, writer)))
+            for bound in list(writer.values.values())[before:]:
+                check_key_type(attribute.name, bound, attribute.type)
+        req["KeyConditionExpression"] = " AND ".join(parts)
         if residual is None:
             if select.projection is not None:
                 req["ProjectionExpression"] = ", ".join(writer.path(p)
@@ -223,13 +246,13 @@ def _scan(select: ast.Select, parameters: Sequence[AttributeValue]) -> dict[str,
     return req
 
 
-def _order(select: ast.Select, partition_key: str, sort_key: str | None) -> bool:
+def _order(select: ast.Select, partition_keys: list[str], sort_keys: list[str]) -> bool:
     """Whether the ORDER BY reads forward (ascending sort key)."""
     forward = True
     for name, descending in select.order_by:
-        if name == sort_key:
+        if name in sort_keys:
             forward = not descending
-        elif name != partition_key:
+        elif name not in partition_keys:
             raise ValidationException(
                 f"ORDER BY is supported only on key attributes: {name} is not one")
     return forward
