@@ -17,9 +17,6 @@ from alternator.partiql.render import Writer, check_key_type, conjunction, full_
 from alternator.schema import TableSchema
 from alternator.values import AttributeValue
 
-_RETURN_VALUES = {"ALL_OLD": "ALL_OLD", "UPDATED_OLD": "UPDATED_OLD", "ALL_NEW": "ALL_NEW",
-                  "UPDATED_NEW": "UPDATED_NEW"}
-
 
 def insert_request(insert: ast.Insert, table: TableSchema,
                    parameters: Sequence[AttributeValue]) -> dict[str, Any]:
@@ -67,7 +64,7 @@ def update_request(update: ast.Update, table: TableSchema,
     req: dict[str, Any] = {"TableName": update.table, "Key": key, "UpdateExpression": text,
                            "ConditionExpression": condition, **writer.fields()}
     if update.returning is not None:
-        req["ReturnValues"] = _RETURN_VALUES[update.returning]
+        req["ReturnValues"] = update.returning  # ast.Returning is spelled as ReturnValues
     return req
 
 
