@@ -123,6 +123,13 @@ class ConditionalCheckFailedException(DynamoDBError):
         return out
 
 
+class DuplicateItemException(DynamoDBError):
+    """A PartiQL INSERT of a key that exists (tests/test_partiql.py::test_insert_duplicate)."""
+
+    def __init__(self, message: str = "Duplicate primary key exists in table") -> None:
+        super().__init__(message)
+
+
 class TransactionConflictException(DynamoDBError):
     def __init__(self, message: str = "Transaction is ongoing for the item") -> None:
         super().__init__(message)

@@ -141,3 +141,26 @@ def test_aws_cli_streams(endpoint: Endpoint) -> None:
             ("INSERT", {"id": {"S": "cli"}, "n": {"N": "1"}})]
     finally:
         aws(endpoint, "delete-table", "--table-name", name)
+
+
+def test_aws_cli_execute_statement(endpoint: Endpoint) -> None:
+    """`aws dynamodb execute-statement`, unmodified, runs PartiQL (docs/partiql.md)."""
+    name = unique_table_name("cli")
+    aws(endpoint, "create-table", "--table-name", name, "--billing-mode", "PAY_PER_REQUEST",
+        "--attribute-definitions", "AttributeName=k,AttributeType=S",
+        "--key-schema", "AttributeName=k,KeyType=HASH")
+    try:
+        out = aws(endpoint, "execute-statement", "--statement",
+                  f"INSERT INTO \"{name}\" VALUE {{'k': 'a', 'n': 1}}")
+        assert out == {"Items": []}
+        aws(endpoint, "execute-statement", "--statement",
+            f"UPDATE \"{name}\" SET n = n + 1 WHERE k = ?", "--parameters", '[{"S": "a"}]')
+        found = aws(endpoint, "execute-statement", "--statement",
+                    f"SELECT * FROM \"{name}\" WHERE k = 'a'")
+        assert found["Items"] == [{"k": {"S": "a"}, "n": {"N": "2"}}]
+        batch = aws(endpoint, "batch-execute-statement", "--statements", json.dumps([
+            {"Statement": f"SELECT n FROM \"{name}\" WHERE k = ?",
+             "Parameters": [{"S": "a"}]}]))
+        assert batch["Responses"] == [{"TableName": name, "Item": {"n": {"N": "2"}}}]
+    finally:
+        aws(endpoint, "delete-table", "--table-name", name)
