@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
               "let superusers write system tables through .scylla.alternator.KS.TABLE "
               "(true/false)", "false")
     serve.add("--workers", "server processes sharing the ports (SO_REUSEPORT)", "1", type=int)
+    _add_registry_options(serve)
     serve.add("--sqlite-synchronous",
               "SQLite's durability: full (acknowledged writes survive an OS crash), normal "
               "(faster; the last writes may be lost in a crash) or off", "full",
@@ -119,6 +120,39 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add("--log-level", "logging level", "INFO")
     _add_role_commands(commands)
     return parser
+
+
+def _add_registry_options(serve: _Parser) -> None:
+    """The registry of servers behind GET /localnodes (docs/cluster.md)."""
+    serve.add("--alternator-advertise-address",
+              "the address other servers' /localnodes list this one at (default: "
+              "--alternator-address, unless a wildcard: the address toward the backend)")
+    serve.add("--alternator-datacenter",
+              "this server's datacenter in /localnodes (default: the Cassandra node's at this "
+              "address, else the local datacenter; datacenter1 on SQLite)")
+    serve.add("--alternator-rack", "this server's rack in /localnodes (default: as the "
+              "datacenter; rack1 on SQLite)")
+    serve.add("--alternator-announce-period-in-seconds",
+              "how often this server renews its entry in the registry of servers", "1",
+              type=float)
+    serve.add("--alternator-announce-lease-in-seconds",
+              "how long an entry lasts unrenewed: a server that died leaves /localnodes "
+              "within this time", "5", type=float)
+
+
+def _registry_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    period = float(args.alternator_announce_period_in_seconds)
+    lease = float(args.alternator_announce_lease_in_seconds)
+    if period <= 0 or lease <= period:
+        raise SystemExit("alternator: --alternator-announce-lease-in-seconds must be longer "
+                         "than --alternator-announce-period-in-seconds, which must be positive")
+    return {
+        "advertise_address": args.alternator_advertise_address or None,
+        "datacenter": args.alternator_datacenter or None,
+        "rack": args.alternator_rack or None,
+        "announce_period": period,
+        "announce_lease": lease,
+    }
 
 
 # (option, Limits field, help); the defaults are Limits' own (docs/security.md explains each).
@@ -321,6 +355,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         allow_system_table_write=_flag(args.alternator_allow_system_table_write),
         log_level=str(args.log_level).upper(),
         **_http_from_args(args),
+        **_registry_from_args(args),
     )
 
 

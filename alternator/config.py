@@ -127,3 +127,11 @@ class Config:
     # changes of system.config are passed on through it).
     shared_dir: str | None = None
     log_level: str = "INFO"  # the level of the server's logs (changeable at run time)
+    # The registry of servers behind GET /localnodes (docs/cluster.md): the address announced
+    # (None: ``address`` unless a wildcard), the placement (None: the backend's default), and
+    # how often the entry is renewed and how long it lasts unrenewed (seconds).
+    advertise_address: str | None = None
+    datacenter: str | None = None
+    rack: str | None = None
+    announce_period: float = 1.0
+    announce_lease: float = 5.0

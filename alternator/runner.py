@@ -14,7 +14,7 @@ from aiohttp import web
 
 from alternator.config import Config
 from alternator.listener import Connections, Site
-from alternator.server import make_app, make_metrics_app
+from alternator.server import STATE, make_app, make_metrics_app
 from alternator.storage import Storage
 from alternator.tls import ServingFiles, ensure_serving_files, server_context
 
@@ -50,6 +50,8 @@ class RunningServer:
     prometheus_port: int | None = None
 
     async def stop(self) -> None:
+        # Out of /localnodes first, while requests in flight finish.
+        await self.runner.app[STATE].registry.stop()
         if self.metrics_runner is not None:
             await self.metrics_runner.cleanup()
         await self.runner.cleanup()
@@ -69,6 +71,8 @@ async def start_server(config: Config, storage: Storage | None = None) -> Runnin
     runner = web.AppRunner(app, access_log=None, auto_decompress=False,
                            shutdown_timeout=config.limits.shutdown_timeout)
     await runner.setup()
+    registry = app[STATE].registry
+    await registry.prepare()
     connections = Connections(config.limits)
     server = RunningServer(runner, storage, None, None, tls, connections)
     reuse = config.workers > 1
@@ -81,6 +85,7 @@ async def start_server(config: Config, storage: Storage | None = None) -> Runnin
                       ssl_context=context, reuse_port=reuse)
         await secure.start()
         server.https_port = secure.bound_port()
+    await registry.start(server.port, server.https_port)
     if config.prometheus_port is not None and config.workers == 1:
         # (Under --workers the supervisor serves every worker's metrics: supervisor.py.)
         server.metrics_runner = web.AppRunner(make_metrics_app(app), access_log=None)

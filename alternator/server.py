@@ -61,6 +61,7 @@ from alternator.operations import (
 from alternator.operations.backfill import Backfills
 from alternator.operations.config_table import LiveOptions
 from alternator.operations.context import ClientInfo, Counters, Handler
+from alternator.registry import Registry
 from alternator.settings import Settings
 from alternator.storage import Storage
 
@@ -87,6 +88,7 @@ class ServerState:
     backfills: Backfills = field(init=False)
     settings: Settings = field(init=False)  # what may change at run time, read per request
     live: LiveOptions = field(init=False)  # its changes through system.config
+    registry: Registry = field(init=False)  # this server's entry; /localnodes
     # DynamoDB requests being handled, and operations that timed out but still run (their
     # slots are given back when they end): what --max-concurrent-requests-per-shard bounds.
     in_flight: int = 0
@@ -447,13 +449,16 @@ async def handle_health(request: web.Request) -> web.Response:
 
 
 async def handle_localnodes(request: web.Request) -> web.Response:
+    """The live servers of a datacenter (and rack), from the registry of servers
+    (alternator/registry.py, docs/cluster.md; tests/test_localnodes.py)."""
     state = request.app[STATE]
-    dc = request.query.get("dc")
-    rack = request.query.get("rack")
-    nodes = await state.storage.local_nodes(dc, rack)
-    if nodes is None:
-        sockname = request.transport.get_extra_info("sockname") if request.transport else None
-        nodes = [sockname[0] if sockname else state.config.address]
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    try:
+        nodes = await state.registry.local_nodes(
+            request.query.get("dc"), request.query.get("rack"),
+            str(sockname[0]) if sockname else None)
+    except DynamoDBError as error:
+        return _error_response(error)
     return web.Response(body=orjson.dumps(nodes), content_type="application/json")
 
 
@@ -515,6 +520,7 @@ def make_app(config: Config, storage: Storage) -> web.Application:
     state.backfills = Backfills(storage, config)
     state.settings = Settings.from_config(config)
     state.live = LiveOptions(state.settings, config.shared_dir)
+    state.registry = Registry(storage, config)
     if config.test_hooks:
         from alternator import hooks
 

@@ -184,6 +184,19 @@ class SystemRows:
     partition_key: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ServerEntry:
+    """A server process serving the DynamoDB API, as the registry of servers holds it
+    (docs/cluster.md): where it is placed and where clients reach it. The datacenter, address
+    and ports identify it (one entry per server, however many --workers it has)."""
+
+    datacenter: str
+    rack: str
+    address: str
+    port: int  # plain HTTP; 0: none
+    https_port: int  # HTTPS; 0: none
+
+
 class Storage(Protocol):
     # True when every single write is already isolated (SQLite): read-modify-write then needs
     # the versioned write but never a distributed transaction.
@@ -352,11 +365,19 @@ class Storage(Protocol):
     def segment_of(self, table: TableSchema, key: Item, total_segments: int) -> int:
         """Which parallel-scan segment an item's key falls in."""
 
-    # --- cluster --------------------------------------------------------------------------------
-    async def local_nodes(self, datacenter: str | None, rack: str | None) -> list[str] | None:
-        """Addresses of live nodes in ``datacenter`` (default: the local one) and ``rack``.
+    # --- cluster (docs/cluster.md) -------------------------------------------------------------
+    async def placement(self, address: str) -> tuple[str, str]:
+        """The datacenter and rack of a server process at ``address``, when not configured:
+        those of the backend node at that address if there is one, else of the local
+        datacenter."""
 
-        None means the backend is this one process: the server answers with its own address.
-        """
+    async def announce(self, server: ServerEntry, seconds: float) -> None:
+        """Enter ``server`` in the registry of servers, or renew its entry, for ``seconds``."""
+
+    async def withdraw(self, server: ServerEntry) -> None:
+        """Remove ``server``'s entry from the registry of servers."""
+
+    async def servers(self, datacenter: str) -> list[ServerEntry]:
+        """The live (unexpired) entries of the registry of servers in ``datacenter``."""
 
     async def close(self) -> None: ...

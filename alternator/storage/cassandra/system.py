@@ -1,4 +1,5 @@
-"""The Cassandra backend's system tables (``.scylla.alternator.KS.T``) and topology.
+"""The Cassandra backend's system tables (``.scylla.alternator.KS.T``), topology and the
+registry of servers (``alternator.servers``, docs/cluster.md).
 
 Rows are read and written as CQL values; attribute values are converted to the columns' types
 (:func:`to_cql`).
@@ -8,17 +9,30 @@ from __future__ import annotations
 
 import base64
 import datetime
+import math
 import uuid
 from decimal import Decimal
 from typing import Any
 
 from alternator.errors import DynamoDBError, ResourceNotFoundException, ValidationException
-from alternator.storage import SystemRows
-from alternator.storage.cassandra.session import CassandraBase, quote
+from alternator.storage import ServerEntry, SystemRows
+from alternator.storage.cassandra.session import META_KEYSPACE, CassandraBase, quote
 from alternator.values import AttributeValue, Item
+
+# Where the topology names none (a node without a rack).
+DEFAULT_DATACENTER = "datacenter1"
+DEFAULT_RACK = "rack1"
 
 
 class CassandraSystem(CassandraBase):
+    async def _opened(self) -> None:
+        await super()._opened()
+        await self.run_blocking(
+            self._session.execute,
+            f"CREATE TABLE IF NOT EXISTS {META_KEYSPACE}.servers (datacenter text, "
+            "address text, port int, https_port int, rack text, "
+            "PRIMARY KEY ((datacenter), address, port, https_port))")
+
     async def read_system_table(
         self, keyspace: str, table: str, where: Item, limit: int, cursor: bytes | None,
     ) -> SystemRows:
@@ -112,23 +126,59 @@ class CassandraSystem(CassandraBase):
             self._meta["virtual_columns"] = statement
         return list((await self.execute(statement, (keyspace, table))).current_rows)
 
-    async def local_nodes(self, datacenter: str | None, rack: str | None) -> list[str] | None:
-        metadata = self._cluster.metadata
-        if datacenter is None:
-            datacenter = self._config.local_datacenter or self._local_datacenter()
-        out = []
-        for host in metadata.all_hosts():
-            if not host.is_up or host.datacenter != datacenter:
-                continue
-            if rack is not None and host.rack != rack:
-                continue
-            out.append(str(host.broadcast_rpc_address or host.address))
-        return sorted(out)
+    async def placement(self, address: str) -> tuple[str, str]:
+        hosts = list(self._cluster.metadata.all_hosts())
+        for host in hosts:
+            addresses = {str(a) for a in (host.address, host.broadcast_address,
+                                          host.broadcast_rpc_address, host.listen_address)
+                         if a is not None}
+            if address in addresses and host.datacenter:
+                return host.datacenter, host.rack or DEFAULT_RACK
+        datacenter = self._config.local_datacenter or self._local_datacenter() \
+            or DEFAULT_DATACENTER
+        control = self._control_host()
+        if control is not None and control.datacenter == datacenter and control.rack:
+            return datacenter, control.rack
+        racks = sorted(h.rack for h in hosts if h.datacenter == datacenter and h.rack)
+        return datacenter, racks[0] if racks else DEFAULT_RACK
+
+    async def _registry_statement(self, name: str) -> Any:
+        cql = {
+            "announce": f"INSERT INTO {META_KEYSPACE}.servers (datacenter, address, port, "
+                        "https_port, rack) VALUES (?, ?, ?, ?, ?) USING TTL ?",
+            "withdraw": f"DELETE FROM {META_KEYSPACE}.servers WHERE datacenter = ? "
+                        "AND address = ? AND port = ? AND https_port = ?",
+            "servers": f"SELECT rack, address, port, https_port FROM {META_KEYSPACE}.servers "
+                       "WHERE datacenter = ?",
+        }[name]
+        statement = await self.prepared("registry." + name, cql)
+        # Soft state, renewed every second or so: one replica is enough, and the registry
+        # stays readable and writable where a quorum is not (docs/storage.md).
+        statement.consistency_level = self._cl.LOCAL_ONE
+        return statement
+
+    async def announce(self, server: ServerEntry, seconds: float) -> None:
+        await self.execute(await self._registry_statement("announce"),
+                           (server.datacenter, server.address, server.port, server.https_port,
+                            server.rack, max(1, math.ceil(seconds))))
+
+    async def withdraw(self, server: ServerEntry) -> None:
+        await self.execute(await self._registry_statement("withdraw"),
+                           (server.datacenter, server.address, server.port, server.https_port))
+
+    async def servers(self, datacenter: str) -> list[ServerEntry]:
+        # One partition of at most a few hundred rows: the first page holds them all.
+        result = await self.execute(await self._registry_statement("servers"), (datacenter,))
+        return [ServerEntry(datacenter, rack or DEFAULT_RACK, address, port, https_port)
+                for rack, address, port, https_port in result.current_rows]
+
+    def _control_host(self) -> Any:
+        connection = self._cluster.control_connection
+        return self._cluster.metadata.get_host(connection._connection.endpoint) \
+            if connection._connection else None
 
     def _local_datacenter(self) -> str | None:
-        connection = self._cluster.control_connection
-        host = self._cluster.metadata.get_host(connection._connection.endpoint) \
-            if connection._connection else None
+        host = self._control_host()
         return host.datacenter if host is not None else None
 
 

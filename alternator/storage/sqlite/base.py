@@ -84,6 +84,16 @@ CREATE TABLE IF NOT EXISTS leases (
     expires REAL NOT NULL,
     holder TEXT
 );
+-- The registry of servers (docs/cluster.md), each entry until it expires (Unix seconds).
+CREATE TABLE IF NOT EXISTS servers (
+    datacenter TEXT NOT NULL,
+    address TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    https_port INTEGER NOT NULL,
+    rack TEXT NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (datacenter, address, port, https_port)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS roles (
     role TEXT PRIMARY KEY,
     salted_hash TEXT,
