@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import cassandra_address
+
 # Short leases, so that a killed server leaves the lists within a few seconds.
 PERIOD = 0.5
 LEASE = 2.0
@@ -57,9 +59,8 @@ def servers(store: Store, tmp_path: Path) -> Iterator[Callable[..., Server]]:
     args, _ = store
     started: list[Server] = []
 
-    def start(address: str, *extra: str, reach: str | None = None,
-              port: int | None = None) -> Server:
-        port = port or free_port(reach or address)
+    def start(address: str, *extra: str, reach: str | None = None) -> Server:
+        port = free_port(reach or address)
         log = tmp_path / f"server{len(started)}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
@@ -180,26 +181,54 @@ def test_wildcard_address(servers: Callable[..., Server]) -> None:
     eventually(lambda: advertised.localnodes("127.0.0.2"), expected, 10)
 
 
-@pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # reads the registry's table
-def test_one_entry_per_server_under_workers(store: Store, servers: Callable[..., Server]) -> None:
-    """Two servers on one address are listed once; the one with two workers has one entry."""
+@pytest.fixture
+def registry_rows(store: Store) -> Iterator[Callable[[str], list[str]]]:
+    """Reads the registry's table in the store: "address:port" of a datacenter's live rows."""
     args, _ = store
+    if "--sqlite-path" in args:
+        path = args[args.index("--sqlite-path") + 1]
+
+        def sqlite_rows(datacenter: str) -> list[str]:
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                rows = db.execute("SELECT address, port FROM servers WHERE datacenter = ? "
+                                  "AND expires >= ?", (datacenter, time.time())).fetchall()
+            return sorted(f"{address}:{port}" for address, port in rows)
+
+        yield sqlite_rows
+        return
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+
+    address = cassandra_address()
+    assert address is not None
+    cluster = Cluster([address[0]], port=address[1],
+                      auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
+    session = cluster.connect()
+
+    def cassandra_rows(datacenter: str) -> list[str]:
+        rows = session.execute("SELECT address, port FROM alternator.servers "
+                               "WHERE datacenter = %s", (datacenter,))
+        return sorted(f"{row.address}:{row.port}" for row in rows)
+
+    try:
+        yield cassandra_rows
+    finally:
+        cluster.shutdown()
+
+
+def test_one_entry_per_server_under_workers(servers: Callable[..., Server],
+                                            registry_rows: Callable[[str], list[str]]) -> None:
+    """Two servers on one address are listed once; the one with two workers has one entry."""
     dc = new_datacenter()
-    workers = servers("127.0.0.1", "--alternator-datacenter", dc, "--workers", "2",
-                      port=free_port("127.0.0.1"))
+    workers = servers("127.0.0.1", "--alternator-datacenter", dc, "--workers", "2")
     single = servers("127.0.0.1", "--alternator-datacenter", dc)
-    path = args[args.index("--sqlite-path") + 1]
-
-    def entries() -> list[str]:
-        with contextlib.closing(sqlite3.connect(path)) as db:
-            rows = db.execute("SELECT address, port FROM servers WHERE datacenter = ? "
-                              "AND expires >= ? ORDER BY port", (dc, time.time())).fetchall()
-        return [f"{address}:{port}" for address, port in rows]
-
-    eventually(entries, sorted([f"127.0.0.1:{workers.port}", f"127.0.0.1:{single.port}"],
-                               key=lambda e: int(e.rsplit(":", 1)[1])), 10)
+    expected = sorted([f"127.0.0.1:{workers.port}", f"127.0.0.1:{single.port}"])
+    eventually(lambda: registry_rows(dc), expected, 10)
     time.sleep(2 * PERIOD)  # renewed since: still one row per server
-    assert len(entries()) == 2
+    assert registry_rows(dc) == expected
     for _ in range(10):  # whichever worker answers
         assert workers.localnodes("127.0.0.1") == ["127.0.0.1"]
     assert single.localnodes("127.0.0.1") == ["127.0.0.1"]
+    single.proc.terminate()
+    assert single.proc.wait(30) == 0
+    assert registry_rows(dc) == [f"127.0.0.1:{workers.port}"]
