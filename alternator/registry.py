@@ -4,8 +4,8 @@ Every server process serving the DynamoDB API enters itself in the backend (its 
 ports, datacenter and rack) for a short lease, renewed every ``announce_period`` seconds and
 lasting ``announce_lease`` seconds: a server that dies without a word drops out once its lease
 runs out, one that stops removes its entry at once. Under ``--workers`` the entry is the
-server's, not each worker's: worker 0 announces it (and a worker that dies is restarted well
-within a lease); every worker answers ``/localnodes`` from it.
+server's, not each worker's: worker 0 announces it (a worker that dies is restarted at once,
+normally well within a lease); every worker answers ``/localnodes`` from it.
 
 ``/localnodes`` lists, as ScyllaDB's does, the IP addresses (sorted, each once) of the live
 servers of a datacenter, optionally of one rack; this server itself is always among those of
