@@ -22,6 +22,7 @@ from alternator.schema import (
     validate_table_name,
     with_billing_mode,
 )
+from alternator.vector_indexes import with_vector_indexes
 
 
 def _refuse_unsupported(req: dict[str, Any]) -> None:
@@ -46,8 +47,9 @@ def _refuse_unsupported(req: dict[str, Any]) -> None:
 async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     _refuse_unsupported(req)
     stream = streams.parse_specification(req)
-    schema = with_indexes(
-        parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or [])), req)
+    schema = with_indexes(with_vector_indexes(
+        parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or [])), req),
+        req)
     if stream is not None and stream[0]:
         assert stream[1] is not None
         schema = replace(schema, stream=streams.new_stream(ctx, stream[1]))
@@ -101,6 +103,8 @@ async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
     if req.get("SSESpecification") is not None:
         raise ValidationException("SSESpecification is not supported yet")
     _refuse_unsupported(req)
+    if req.get("VectorIndexUpdates") is not None:
+        raise ValidationException("VectorIndexUpdates is not supported yet")
     stream = streams.parse_specification(req)
     if stream is not None:  # refused before anything else changes
         streams.with_stream_change(ctx, schema, *stream)

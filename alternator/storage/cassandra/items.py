@@ -115,12 +115,18 @@ class DerivedStatements:
     shared: bool
     put: Any
     delete: Any
+    vector: bool = False  # a vector index's table: the vector and filters are columns
 
     def where(self, row: DerivedRow) -> tuple[Any, ...]:
         """The values of the row's key, as the statements take them."""
         if self.shared:
             return row.space, row.partition, row.sort
         return row.partition, row.sort
+
+    def put_values(self, row: DerivedRow, ts: int) -> tuple[Any, ...]:
+        if self.vector:
+            return (*self.where(row), row.value, list(row.vector or ()), *row.filters, ts)
+        return (*self.where(row), row.value, ts)
 
 
 def key_values(table: TableSchema, key: Item) -> list[Any]:
@@ -236,13 +242,18 @@ class CassandraItems(CassandraIntents):
         name = f"{quote(table.placement[0])}.{derived_table(space)}"
         shared = derived_table(space) == DERIVED_TABLE
         key = ("space", "part", "sort") if shared else ("part", "sort")
+        columns = (*key, "value")
+        index = next((vx for vx in table.vector_indexes if vx.space == space), None)
+        if index is not None:
+            columns += ("vec", *(f"f{i}" for i in range(len(index.filters))))
         prepare = self._session.prepare
         return DerivedStatements(
             name, shared,
-            put=prepare(f"INSERT INTO {name} ({', '.join(key)}, value) "
-                        f"VALUES ({', '.join('?' for _ in key)}, ?) USING TIMESTAMP ?"),
+            put=prepare(f"INSERT INTO {name} ({', '.join(columns)}) "
+                        f"VALUES ({', '.join('?' for _ in columns)}) USING TIMESTAMP ?"),
             delete=prepare(f"DELETE FROM {name} USING TIMESTAMP ? WHERE "
-                           + " AND ".join(f"{c} = ?" for c in key)))
+                           + " AND ".join(f"{c} = ?" for c in key)),
+            vector=index is not None)
 
     async def read_derived(
         self, table: TableSchema, space: str, partition: bytes, low: bytes | None,
@@ -407,7 +418,7 @@ class CassandraItems(CassandraIntents):
             calls.append(self.execute(target.delete, (ts, *target.where(row))))
         for row in change.rows:
             target = await self.derived_statements(table, row.space)
-            calls.append(self.execute(target.put, (*target.where(row), row.value, ts)))
+            calls.append(self.execute(target.put, target.put_values(row, ts)))
         results = await asyncio.gather(*calls, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):

@@ -27,6 +27,7 @@ from alternator.storage import (
 )
 from alternator.storage.codec import encode_sortable, partition_token, segment_of, segment_range
 from alternator.storage.sqlite.base import SQLiteBase, new_version
+from alternator.storage.sqlite.vectors import stored_value
 from alternator.values import Item
 
 Where = tuple[str, int, bytes, bytes]
@@ -114,7 +115,7 @@ class SQLiteItems(SQLiteBase):
                             for r in derived.stale])
             db.executemany("INSERT OR REPLACE INTO derived_rows VALUES (?, ?, ?, ?, ?, ?)",
                            [(tid, r.space, partition_token(r.partition), r.partition, r.sort,
-                             r.value) for r in derived.rows])
+                             stored_value(r)) for r in derived.rows])
         if applied and stream is not None:
             self._put_record(db, where[0], stream)
         return applied
@@ -237,7 +238,7 @@ class SQLiteItems(SQLiteBase):
                     continue
                 db.executemany("INSERT OR REPLACE INTO derived_rows VALUES (?, ?, ?, ?, ?, ?)",
                                [(where[0], r.space, partition_token(r.partition), r.partition,
-                                 r.sort, r.value) for r in rows(item)])
+                                 r.sort, stored_value(r)) for r in rows(item)])
 
     def _derived_rows(self, sql: str, args: list[Any]) -> list[Any]:
         return [tuple(bytes(c) for c in row) for row in self.db.execute(sql, args)]
