@@ -108,6 +108,7 @@ class SQLiteItems(SQLiteBase):
         else:
             applied = self._write_if(db, where, expected, data)
         if applied and not derived.empty:
+            self.derived_generation += 1
             tid = where[0]
             db.executemany("DELETE FROM derived_rows WHERE tid = ? AND space = ? AND token = ? "
                            "AND part = ? AND sort = ?",
@@ -230,6 +231,7 @@ class SQLiteItems(SQLiteBase):
     def _backfill(self, table: TableSchema, keys: Sequence[Item],
                   rows: Callable[[Item], tuple[DerivedRow, ...]]) -> None:
         # One transaction: no write of these items comes between their read and their rows.
+        self.derived_generation += 1
         with self.transaction() as db:
             for key in keys:
                 where = locate(table, key)

@@ -104,4 +104,5 @@ class SQLiteTables(SQLiteBase):
         await self._run(self._drop_index, table.table_id, index.space)
 
     def _drop_index(self, tid: str, space: str) -> None:
+        self.derived_generation += 1
         self.db.execute("DELETE FROM derived_rows WHERE tid = ? AND space = ?", (tid, space))
