@@ -28,7 +28,7 @@ MAX_DIMENSIONS = 4096
 MAX_FLOAT32 = 3.4028234663852886e38
 
 
-def _invalid(message: str) -> ValidationException:
+def invalid(message: str) -> ValidationException:
     return ValidationException("One or more parameter values were invalid: " + message)
 
 
@@ -47,7 +47,7 @@ def with_vector_indexes(schema: TableSchema, req: fields.Request) -> TableSchema
     if specs is None:
         return schema
     if not specs:
-        raise _invalid("List of VectorIndexes is empty")
+        raise invalid("List of VectorIndexes is empty")
     definitions = {a.name: a.type for a in schema.attribute_definitions}
     indexes: list[VectorIndexSchema] = []
     for i, spec in enumerate(specs, 1):
@@ -61,20 +61,20 @@ def check_compatible(table: TableSchema, index: VectorIndexSchema) -> None:
     """A new vector index against the table's other indexes: a unique name, and the same
     dimensions as every other vector index on its attribute."""
     if table.billing_mode != "PAY_PER_REQUEST":
-        raise _invalid("Vector indexes are supported only on tables that use on-demand "
+        raise invalid("Vector indexes are supported only on tables that use on-demand "
                        "capacity mode (BillingMode PAY_PER_REQUEST)")
     if table.index(index.name) is not None or table.vector_index(index.name) is not None:
-        raise _invalid(f"Duplicate index name: {index.name}")
+        raise invalid(f"Duplicate index name: {index.name}")
     for other in table.vector_indexes:
         if other.attribute == index.attribute and other.dimensions != index.dimensions:
-            raise _invalid(
+            raise invalid(
                 f"Vector indexes on one attribute must have the same Dimensions: index "
                 f"{index.name} has {index.dimensions} on attribute {index.attribute}, index "
                 f"{other.name} has {other.dimensions}")
     keys = set(table.key_names) | {a.name for ix in table.indexes
                                    for a in ix.partition_key + ix.sort_key}
     if index.attribute in keys:
-        raise _invalid(f"The vector attribute {index.attribute} of index {index.name} is a key "
+        raise invalid(f"The vector attribute {index.attribute} of index {index.name} is a key "
                        "attribute of the table or of a secondary index")
 
 
@@ -102,7 +102,7 @@ def parse_vector_index(spec: Any, member: str, definitions: dict[str, str],
         raise _constraint(dimensions, member + ".dimensions",
                           "Member must have value greater than or equal to 1")
     if dimensions > MAX_DIMENSIONS:
-        raise _invalid(f"Dimensions {dimensions} of index {name} exceeds the maximum of "
+        raise invalid(f"Dimensions {dimensions} of index {name} exceeds the maximum of "
                        f"{MAX_DIMENSIONS}")
     distance = fields.require_str(spec, "DistanceFunction")
     if distance not in DISTANCES:
@@ -145,14 +145,14 @@ def _parse_search_schema(spec: dict[str, Any], member: str, definitions: dict[st
             raise ValidationException(
                 "One element in SearchSchema is not defined in attribute definitions")
         if attr in seen:
-            raise _invalid(f"Duplicate attribute in SearchSchema: {attr} IndexName: {name}")
+            raise invalid(f"Duplicate attribute in SearchSchema: {attr} IndexName: {name}")
         if attr == attribute:
-            raise _invalid(f"The vector attribute {attribute} cannot be in the SearchSchema of "
+            raise invalid(f"The vector attribute {attribute} cannot be in the SearchSchema of "
                            f"index {name}")
         seen.add(attr)
         if kind == "HASH":
             if partition_key is not None:
-                raise _invalid(f"SearchSchema of index {name} has more than one HASH element")
+                raise invalid(f"SearchSchema of index {name} has more than one HASH element")
             partition_key = KeyAttribute(attr, definitions[attr])
         else:
             filters.append(KeyAttribute(attr, definitions[attr]))
@@ -179,7 +179,7 @@ def check_item(table: TableSchema, item: Item) -> None:
                 continue
             kind = attribute_type(search_value)
             if kind != attr.type:
-                raise _invalid(f"Type mismatch for Index Key {attr.name} Expected: {attr.type} "
+                raise invalid(f"Type mismatch for Index Key {attr.name} Expected: {attr.type} "
                                f"Actual: {kind} IndexName: {index.name}")
             if (kind == "S" and search_value["S"] == "") or \
                     (kind == "B" and not decode_binary(search_value["B"])):
@@ -193,23 +193,23 @@ def check_item(table: TableSchema, item: Item) -> None:
 def _check_vector(index: VectorIndexSchema, value: dict[str, Any]) -> None:
     kind = attribute_type(value)
     if kind != "L":
-        raise _invalid(f"Invalid type for vector attribute {index.attribute}: expected a list "
+        raise invalid(f"Invalid type for vector attribute {index.attribute}: expected a list "
                        f"of numbers (L of N), actual: {kind}. IndexName: {index.name}")
     elements = value["L"]
     for i, element in enumerate(elements):
         element_kind = attribute_type(element)
         if element_kind != "N":
-            raise _invalid(f"Invalid type for element [{i}] of vector attribute "
+            raise invalid(f"Invalid type for element [{i}] of vector attribute "
                            f"{index.attribute}: expected: N, actual: {element_kind}. "
                            f"IndexName: {index.name}")
         if abs(float(element["N"])) > MAX_FLOAT32:
-            raise _invalid(f"Element [{i}] of vector attribute {index.attribute} is out of the "
+            raise invalid(f"Element [{i}] of vector attribute {index.attribute} is out of the "
                            f"range of a 32-bit float. IndexName: {index.name}")
     if len(elements) != index.dimensions:
-        raise _invalid(f"Vector attribute {index.attribute} has {len(elements)} dimensions, "
+        raise invalid(f"Vector attribute {index.attribute} has {len(elements)} dimensions, "
                        f"but index {index.name} has {index.dimensions}")
     if index.distance == "COSINE" and not any(float(e["N"]) for e in elements):
-        raise _invalid(f"Vector attribute {index.attribute} is a zero vector, which index "
+        raise invalid(f"Vector attribute {index.attribute} is a zero vector, which index "
                        f"{index.name} (COSINE) cannot hold")
 
 
