@@ -164,6 +164,23 @@ def test_projection_expression_and_capacity(dynamodb: Any,
     assert "ConsumedCapacity" not in plain
 
 
+def test_writes_report_vector_write_request_bytes(dynamodb: Any,
+                                                 populated: tuple[str, np.ndarray]) -> None:
+    table, matrix = populated
+    item = {"p": {"S": "capacity"}, "v": vec(matrix[9])}
+    try:
+        answer = dynamodb.put_item(TableName=table, Item=item, ReturnConsumedCapacity="INDEXES")
+        assert answer["ConsumedCapacity"]["VectorIndexes"] == {
+            d.lower(): {"VectorWriteRequestBytes": 4.0 * DIMS} for d in DISTANCES}
+        again = dynamodb.put_item(TableName=table, Item=item, ReturnConsumedCapacity="INDEXES")
+        assert "VectorIndexes" not in again["ConsumedCapacity"]  # the entries did not change
+        total = dynamodb.put_item(TableName=table, Item={**item, "v": vec(matrix[8])},
+                                  ReturnConsumedCapacity="TOTAL")
+        assert "VectorIndexes" not in total["ConsumedCapacity"]
+    finally:
+        dynamodb.delete_item(TableName=table, Key={"p": {"S": "capacity"}})
+
+
 def test_table_arn_names_the_table(dynamodb: Any, populated: tuple[str, np.ndarray]) -> None:
     table, matrix = populated
     arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
@@ -195,6 +212,13 @@ def test_search_errors(raw_dynamodb: Any, populated: tuple[str, np.ndarray]) -> 
     assert (code, message) == ("ValidationException",
                                "Value provided in ExpressionAttributeValues unused in "
                                "expressions: keys: {:x}")
+    # Vector indexes are read by SearchVectors only (DynamoDB: no Query or Scan on them).
+    code, message = refused(lambda: client.query(
+        TableName=table, IndexName="cosine", KeyConditionExpression="p = :p",
+        ExpressionAttributeValues={":p": {"S": "i0"}}))
+    assert code == "ValidationException" and "cosine" in message
+    code, message = refused(lambda: client.scan(TableName=table, IndexName="cosine"))
+    assert code == "ValidationException" and "cosine" in message
     assert refused(lambda: client.search_vectors(
         TableName="missing_table", IndexName="cosine", SearchVector=query(matrix[0]), TopK=1,
     ))[0] == "ResourceNotFoundException"
