@@ -177,8 +177,16 @@ def test_writes_report_vector_write_request_bytes(dynamodb: Any,
         total = dynamodb.put_item(TableName=table, Item={**item, "v": vec(matrix[8])},
                                   ReturnConsumedCapacity="TOTAL")
         assert "VectorIndexes" not in total["ConsumedCapacity"]
+        batch = dynamodb.batch_write_item(RequestItems={table: [
+            {"PutRequest": {"Item": {**item, "v": vec(matrix[7])}}},
+            {"PutRequest": {"Item": {"p": {"S": "capacity2"}, "v": vec(matrix[6])}}}]},
+            ReturnConsumedCapacity="INDEXES")
+        (consumed,) = batch["ConsumedCapacity"]
+        assert consumed["VectorIndexes"] == {
+            d.lower(): {"VectorWriteRequestBytes": 8.0 * DIMS} for d in DISTANCES}
     finally:
         dynamodb.delete_item(TableName=table, Key={"p": {"S": "capacity"}})
+        dynamodb.delete_item(TableName=table, Key={"p": {"S": "capacity2"}})
 
 
 def test_table_arn_names_the_table(dynamodb: Any, populated: tuple[str, np.ndarray]) -> None:
