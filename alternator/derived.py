@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import orjson
 
-from alternator.schema import SHADOW_TAG, IndexSchema, KeyAttribute, TableSchema
+from alternator import vector_indexes
+from alternator.schema import (
+    SHADOW_TAG,
+    IndexSchema,
+    KeyAttribute,
+    TableSchema,
+    VectorIndexSchema,
+)
 from alternator.storage import NO_CHANGE, DerivedChange, DerivedRow
 from alternator.storage.codec import encode_sortable, encode_tuple
 from alternator.values import AttributeValue, Item
@@ -28,7 +35,7 @@ _SCALARS = ("S", "N", "B")
 
 def has_derived(table: TableSchema, test_hooks: bool) -> bool:
     """Whether writes to the table change derived rows (and so must know the old item)."""
-    return bool(table.indexes) or (test_hooks and table.keeps_derived_rows)
+    return table.has_indexes or (test_hooks and table.keeps_derived_rows)
 
 
 def encode_key(table: TableSchema, item: Item) -> bytes:
@@ -48,6 +55,10 @@ def rows_of(table: TableSchema, item: Item | None, test_hooks: bool) -> tuple[De
         entry = index_entry(table, index, item)
         if entry is not None:
             rows.append(entry)
+    for vector_index in table.vector_indexes:
+        vector = vector_entry(table, vector_index, item)
+        if vector is not None:
+            rows.append(vector)
     shadow = table.tag(SHADOW_TAG) if test_hooks else None
     if shadow is not None:
         value = item.get(shadow)
@@ -120,6 +131,52 @@ def index_rows(table: TableSchema, index: IndexSchema, item: Item) -> tuple[Deri
     """The item's rows in one index (none or one): what a backfill gives an existing item."""
     entry = index_entry(table, index, item)
     return () if entry is None else (entry,)
+
+
+# --- vector index entries (docs/vector-search.md) ---------------------------------------------
+
+
+def vector_entry(table: TableSchema, index: VectorIndexSchema, item: Item) -> DerivedRow | None:
+    """The item's entry in a vector index, or None when it has no vector or no HASH value.
+
+    With a HASH attribute the entry's partition is that value (a search for it reads one
+    partition) and its sort the item's key; without, its partition is the item's key."""
+    vector = vector_indexes.vector_of(index, item)
+    if vector is None:
+        return None
+    if index.partition_key is None:
+        partition, sort = encode_key(table, item), b""
+    else:
+        part = _part(index.partition_key, item)
+        if part is None:
+            return None
+        partition, sort = encode_tuple([part]), encode_key(table, item)
+    filters = tuple(vector_indexes.filter_text(a, item.get(a.name)) for a in index.filters)
+    return DerivedRow(index.space, partition, sort,
+                      orjson.dumps(vector_projected(table, index, item)), vector, filters)
+
+
+def vector_rows(table: TableSchema, index: VectorIndexSchema,
+                item: Item) -> tuple[DerivedRow, ...]:
+    """The item's rows in one vector index (none or one): what a backfill gives it."""
+    entry = vector_entry(table, index, item)
+    return () if entry is None else (entry,)
+
+
+def vector_projected(table: TableSchema, index: VectorIndexSchema, item: Item) -> Item:
+    """The attributes of the item that a vector index holds: the table key, the vector, the
+    search attributes, and the projection's."""
+    if index.projection.kind == "ALL":
+        return item
+    names = set(table.key_names) | {index.attribute} | \
+        {a.name for a in index.search_attributes} | set(index.projection.non_key_attributes)
+    return {name: value for name, value in item.items() if name in names}
+
+
+def vector_partition(index: VectorIndexSchema, value: AttributeValue) -> bytes:
+    """The partition holding the entries whose HASH attribute is ``value``."""
+    assert index.partition_key is not None
+    return encode_tuple([encode_sortable(index.partition_key.type, value)])
 
 
 def projected(table: TableSchema, index: IndexSchema, item: Item) -> Item:

@@ -71,11 +71,18 @@ def with_indexes(schema: TableSchema, req: fields.Request) -> TableSchema:
     for name in names:
         if names.count(name) > 1:
             raise _invalid(f"Duplicate index name: {name}")
+    for vector_index in schema.vector_indexes:
+        if vector_index.name in names:
+            raise _invalid(f"Duplicate index name: {vector_index.name}")
+        if any(vector_index.attribute in ix.key_names for ix in indexes):
+            raise _invalid(f"The vector attribute {vector_index.attribute} of index "
+                           f"{vector_index.name} is a key attribute of a secondary index")
     _check_projected_count(indexes)
     used = set(schema.key_names) | {a.name for ix in indexes
-                                    for a in ix.partition_key + ix.sort_key}
+                                    for a in ix.partition_key + ix.sort_key} | \
+        {a.name for vx in schema.vector_indexes for a in vx.search_attributes}
     if set(definitions) != used:
-        if not indexes:
+        if not indexes and not schema.vector_indexes:
             raise _invalid("Number of attributes in KeySchema does not exactly match number of "
                            "attributes defined in AttributeDefinitions")
         raise _invalid(
@@ -110,7 +117,7 @@ def parse_index(spec: Any, member: str, definitions: dict[str, str], local: bool
         raise _constraint("null", member + ".projection", "Member must not be null")
     if not isinstance(raw_projection, dict):
         raise fields.wrong_type("Projection", "a structure")
-    projection = _parse_projection(raw_projection, member)
+    projection = parse_projection(raw_projection, member)
     key_names = set(table.key_names) | set(hash_keys) | set(range_keys)
     projection = Projection(projection.kind, tuple(
         a for a in projection.non_key_attributes if a not in key_names))
@@ -190,7 +197,7 @@ def _check_local_keys(name: str, hash_keys: list[str], range_keys: list[str],
         raise _invalid(f"Index KeySchema does not have a range key for index: {name}")
 
 
-def _parse_projection(raw: dict[str, Any], member: str) -> Projection:
+def parse_projection(raw: dict[str, Any], member: str) -> Projection:
     kind = raw.get("ProjectionType")
     if kind is not None and not isinstance(kind, str):
         raise fields.wrong_type("ProjectionType", "a string")

@@ -96,6 +96,54 @@ class IndexSchema:
 
 
 @dataclass(frozen=True, slots=True)
+class VectorIndexSchema:
+    """A vector index (docs/vector-search.md): the attribute holding the vector, its number of
+    dimensions, the distance function, the optional ``HASH`` attribute that partitions the
+    index, the ``INLINE_FILTER`` attributes, the projection. ``id``, ``status`` and
+    ``backfilled`` as for :class:`IndexSchema`."""
+
+    name: str
+    attribute: str
+    dimensions: int
+    distance: str  # "COSINE" | "EUCLIDEAN" | "DOT_PRODUCT"
+    partition_key: KeyAttribute | None = None
+    filters: tuple[KeyAttribute, ...] = ()
+    projection: Projection = Projection()
+    id: str = ""
+    status: str = "ACTIVE"
+    backfilled: int = 0
+
+    @property
+    def space(self) -> str:
+        """The derived-row space holding this index's entries."""
+        return "vector:" + (self.id or self.name)
+
+    @property
+    def search_attributes(self) -> tuple[KeyAttribute, ...]:
+        """The SearchSchema's attributes: the HASH one first, then the inline filters."""
+        head = (self.partition_key,) if self.partition_key is not None else ()
+        return head + self.filters
+
+    def to_json(self) -> dict[str, Any]:
+        pk = self.partition_key
+        return {"name": self.name, "attribute": self.attribute, "dimensions": self.dimensions,
+                "distance": self.distance, "partition_key": [pk.name, pk.type] if pk else None,
+                "filters": [[a.name, a.type] for a in self.filters],
+                "projection": [self.projection.kind, list(self.projection.non_key_attributes)],
+                "id": self.id, "status": self.status, "backfilled": self.backfilled}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> VectorIndexSchema:
+        kind, include = d["projection"]
+        pk = d.get("partition_key")
+        return cls(d["name"], d["attribute"], d["dimensions"], d["distance"],
+                   KeyAttribute(*pk) if pk else None,
+                   tuple(KeyAttribute(*a) for a in d.get("filters", [])),
+                   Projection(kind, tuple(include)), d.get("id", ""),
+                   d.get("status", "ACTIVE"), d.get("backfilled", 0))
+
+
+@dataclass(frozen=True, slots=True)
 class StreamSettings:
     """One stream of the table (docs/streams.md): its view type, its label (which names it),
     when it started and, once disabled, when it closed; how its records are sharded."""
@@ -136,11 +184,23 @@ class TableSchema:
     last_pay_per_request: float | None = None
     # The Time to Live attribute, when TTL is enabled (operations/ttl.py).
     ttl_attribute: str | None = None
+    vector_indexes: tuple[VectorIndexSchema, ...] = ()
 
     @property
     def keeps_derived_rows(self) -> bool:
         """Whether the table has structures derived from its items (docs/write-path.md)."""
-        return bool(self.indexes) or self.tag(SHADOW_TAG) is not None
+        return self.has_indexes or self.tag(SHADOW_TAG) is not None
+
+    @property
+    def has_indexes(self) -> bool:
+        """Whether the table has secondary or vector indexes (whose entries writes keep)."""
+        return bool(self.indexes) or bool(self.vector_indexes)
+
+    def vector_index(self, name: str) -> VectorIndexSchema | None:
+        for index in self.vector_indexes:
+            if index.name == name:
+                return index
+        return None
 
     def index(self, name: str) -> IndexSchema | None:
         for index in self.indexes:
@@ -189,6 +249,7 @@ class TableSchema:
             "billing_mode_changed": self.billing_mode_changed,
             "last_pay_per_request": self.last_pay_per_request,
             "ttl_attribute": self.ttl_attribute,
+            "vector_indexes": [v.to_json() for v in self.vector_indexes],
         })
 
     @classmethod
@@ -218,6 +279,8 @@ class TableSchema:
             billing_mode_changed=d.get("billing_mode_changed", False),
             last_pay_per_request=d.get("last_pay_per_request"),
             ttl_attribute=d.get("ttl_attribute"),
+            vector_indexes=tuple(VectorIndexSchema.from_json(v)
+                                 for v in d.get("vector_indexes", [])),
         )
 
 
@@ -464,8 +527,9 @@ def describe(schema: TableSchema, region: str, status: str = "ACTIVE") -> dict[s
     out: dict[str, Any] = {
         "TableName": schema.name,
         # While an index is being created the table is UPDATING, as DynamoDB's is.
-        "TableStatus": "UPDATING" if status == "ACTIVE" and any(
-            ix.status == "CREATING" for ix in schema.indexes) else status,
+        "TableStatus": "UPDATING" if status == "ACTIVE" and (
+            any(ix.status == "CREATING" for ix in schema.indexes)
+            or any(vx.status == "CREATING" for vx in schema.vector_indexes)) else status,
         "KeySchema": key_schema,
         "AttributeDefinitions": [
             {"AttributeName": a.name, "AttributeType": a.type} for a in schema.attribute_definitions
@@ -486,6 +550,8 @@ def describe(schema: TableSchema, region: str, status: str = "ACTIVE") -> dict[s
     if summary is not None:
         out["BillingModeSummary"] = summary
     out.update(describe_indexes(schema, region))
+    if schema.vector_indexes:
+        out["VectorIndexes"] = describe_vector_indexes(schema, region)
     out.update(describe_stream_members(schema, region))
     return out
 
@@ -513,6 +579,36 @@ def describe_indexes(schema: TableSchema, region: str) -> dict[str, Any]:
                       "IndexArn": f"{arn}/index/{index.name}"})
         out.setdefault("LocalSecondaryIndexes" if index.local else "GlobalSecondaryIndexes",
                        []).append(entry)
+    return out
+
+
+def describe_vector_indexes(schema: TableSchema, region: str) -> list[dict[str, Any]]:
+    """DescribeTable's VectorIndexes: a VectorIndexDescription for each vector index."""
+    out = []
+    arn = table_arn(schema, region)
+    for index in schema.vector_indexes:
+        projection: dict[str, Any] = {"ProjectionType": index.projection.kind}
+        if index.projection.kind == "INCLUDE":
+            projection["NonKeyAttributes"] = list(index.projection.non_key_attributes)
+        entry: dict[str, Any] = {
+            "IndexName": index.name,
+            "VectorAttribute": {"AttributeName": index.attribute},
+            "Dimensions": index.dimensions,
+            "DistanceFunction": index.distance,
+            "Projection": projection,
+            "IndexStatus": index.status,
+        }
+        search = [] if index.partition_key is None else [
+            {"AttributeName": index.partition_key.name, "SearchSchemaElementType": "HASH"}]
+        search += [{"AttributeName": a.name, "SearchSchemaElementType": "INLINE_FILTER"}
+                   for a in index.filters]
+        if search:
+            entry["SearchSchema"] = search
+        if index.status == "CREATING":
+            entry["Backfilling"] = True
+        entry.update({"IndexSizeBytes": 0, "ItemCount": 0,
+                      "IndexArn": f"{arn}/index/{index.name}"})
+        out.append(entry)
     return out
 
 

@@ -13,13 +13,14 @@ from typing import Any, Literal, TypeAlias
 
 
 class Kind(Enum):
-    """The five expression parameters; the value is the name used in error messages."""
+    """The expression parameters; the value is the name used in error messages."""
 
     CONDITION = "ConditionExpression"
     FILTER = "FilterExpression"
     KEY_CONDITION = "KeyConditionExpression"
     PROJECTION = "ProjectionExpression"
     UPDATE = "UpdateExpression"
+    SEARCH_CONDITION = "SearchConditionExpression"  # SearchVectors' (a FilterExpression subset)
 
 
 # --- paths ------------------------------------------------------------------------------------

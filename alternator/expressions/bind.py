@@ -66,6 +66,11 @@ class Binder:
     def filter(self, text: str) -> Condition:
         return self._condition(text, Kind.FILTER)
 
+    def search_condition(self, text: str) -> Condition:
+        """SearchVectors' SearchConditionExpression, parsed as a filter (its restrictions are
+        operations/vector_search.py's)."""
+        return self._condition(text, Kind.SEARCH_CONDITION)
+
     def update(self, text: str) -> Update:
         parsed = parse_update(text)
         resolver = _Resolver(self, Kind.UPDATE)

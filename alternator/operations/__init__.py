@@ -19,6 +19,7 @@ from alternator.operations import (
     tags,
     transactions,
     ttl,
+    vector_search,
 )
 from alternator.operations.context import Handler, RequestContext
 
@@ -40,6 +41,7 @@ HANDLERS: dict[str, Handler] = {
     "UpdateItem": items.update_item,
     "Query": query.query,
     "Scan": query.scan,
+    "SearchVectors": vector_search.search_vectors,
     "BatchGetItem": batch.batch_get_item,
     "BatchWriteItem": batch.batch_write_item,
     "TransactWriteItems": transactions.transact_write_items,

@@ -1,5 +1,5 @@
-"""Online index creation: the backfill of a global secondary index that UpdateTable adds to a
-table that already holds items.
+"""Online index creation: the backfill of a global secondary index or a vector index that
+UpdateTable adds to a table that already holds items.
 
 UpdateTable stores the table's schema with the new index in status ``CREATING``; from then on
 every write maintains the index (the write path derives its entries). The backfill then gives
@@ -32,10 +32,13 @@ from dataclasses import replace
 from functools import partial
 
 from alternator.config import Config
-from alternator.derived import index_rows
+from alternator.derived import index_rows, vector_rows
 from alternator.operations.context import change_schema
-from alternator.schema import IndexSchema, TableSchema
-from alternator.storage import Storage
+from alternator.schema import IndexSchema, TableSchema, VectorIndexSchema
+from alternator.storage import DerivedRow, Storage
+from alternator.values import Item
+
+AnyIndex = IndexSchema | VectorIndexSchema
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +50,35 @@ SETTLE_SECONDS = 4.0
 
 
 def _with_index(schema: TableSchema, index_id: str,
-                change: Callable[[IndexSchema], IndexSchema]) -> TableSchema | None:
+                change: Callable[[AnyIndex], AnyIndex]) -> TableSchema | None:
     """The schema with one index changed, None when that index is no longer being created."""
     for i, index in enumerate(schema.indexes):
         if index.id == index_id and index.status == "CREATING":
+            changed = change(index)
+            assert isinstance(changed, IndexSchema)
             indexes = list(schema.indexes)
-            indexes[i] = change(index)
+            indexes[i] = changed
             return replace(schema, indexes=tuple(indexes))
+    for i, vector_index in enumerate(schema.vector_indexes):
+        if vector_index.id == index_id and vector_index.status == "CREATING":
+            changed_vector = change(vector_index)
+            assert isinstance(changed_vector, VectorIndexSchema)
+            vector_indexes = list(schema.vector_indexes)
+            vector_indexes[i] = changed_vector
+            return replace(schema, vector_indexes=tuple(vector_indexes))
     return None
 
 
-def _segment_done(segment: int, index: IndexSchema) -> IndexSchema:
+def _segment_done(segment: int, index: AnyIndex) -> AnyIndex:
     return replace(index, backfilled=max(index.backfilled, segment + 1))
+
+
+def _activated(index: AnyIndex) -> AnyIndex:
+    return replace(index, status="ACTIVE")
+
+
+def _indexes_of(table: TableSchema | None) -> tuple[AnyIndex, ...]:
+    return () if table is None else (*table.indexes, *table.vector_indexes)
 
 
 class Backfills:
@@ -92,7 +112,7 @@ class Backfills:
     async def _sweep(self) -> None:
         for name in await self._storage.list_tables():
             table = await self._storage.get_table(name)
-            for index in table.indexes if table is not None else ():
+            for index in _indexes_of(table):
                 if index.status == "CREATING" and index.id not in self._running:
                     self._running[index.id] = asyncio.get_running_loop().create_task(
                         self._backfill(name, index.id))
@@ -107,14 +127,12 @@ class Backfills:
             first = True
             while True:
                 table = await self._storage.get_table(name)
-                index = next((ix for ix in table.indexes if ix.id == index_id), None) \
-                    if table is not None else None
+                index = next((ix for ix in _indexes_of(table) if ix.id == index_id), None)
                 if table is None or index is None or index.status != "CREATING":
                     return
                 if index.backfilled >= SEGMENTS:
                     await change_schema(self._storage, name, partial(
-                        _with_index, index_id=index_id,
-                        change=lambda ix: replace(ix, status="ACTIVE")))
+                        _with_index, index_id=index_id, change=_activated))
                     log.info("index %s of %s is ACTIVE", index.name, name)
                     return
                 segment = index.backfilled
@@ -137,10 +155,12 @@ class Backfills:
         finally:
             self._running.pop(index_id, None)
 
-    async def _segment(self, table: TableSchema, index: IndexSchema, segment: int) -> None:
+    async def _segment(self, table: TableSchema, index: AnyIndex, segment: int) -> None:
         """Give every item of one token range its entry."""
         start = None
-        rows = partial(index_rows, table, index)
+        rows: Callable[[Item], tuple[DerivedRow, ...]] = \
+            partial(index_rows, table, index) if isinstance(index, IndexSchema) \
+            else partial(vector_rows, table, index)
         while True:
             page = await self._storage.scan(table, segment, SEGMENTS, PAGE, start, True)
             keys = [{n: item[n] for n in table.key_names} for item in page.items]

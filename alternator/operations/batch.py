@@ -282,14 +282,26 @@ async def batch_write_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str
         tables += [table_writes[0].table] * len(table_calls)
     results = await _bounded(calls)
     index_units: dict[str, capacity.IndexUnits] = {}
+    vector_bytes: dict[str, dict[str, float]] = {}
     for table, result in zip(tables, results, strict=True):
         if table.indexes and isinstance(result, write_path.WriteResult):
             per_index = index_units.setdefault(table.name, {})
             for index, used in capacity.index_write_units(
                     table, result.old_item, result.new_item).items():
                 per_index[index] = per_index.get(index, 0.0) + used
+        if mode == "INDEXES" and table.vector_indexes \
+                and isinstance(result, write_path.WriteResult):
+            per_vector = vector_bytes.setdefault(table.name, {})
+            for name, written in capacity.vector_write_bytes(
+                    table, result.old_item, result.new_item).items():
+                per_vector[name] = per_vector.get(name, 0.0) + written
     out: dict[str, Any] = {"UnprocessedItems": {}}
     _add_capacity(out, units, mode, "write", index_units)
+    for consumed in out.get("ConsumedCapacity", []):
+        written_bytes = vector_bytes.get(consumed["TableName"])
+        if written_bytes:
+            consumed["VectorIndexes"] = {name: {"VectorWriteRequestBytes": n}
+                                         for name, n in written_bytes.items()}
     for name, requests in parsed:
         counted = usage.of(name)
         counted.batch_items += len(requests)

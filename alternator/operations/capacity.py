@@ -82,6 +82,22 @@ def index_write_units(table: TableSchema, old: Item | None,
     return units
 
 
+def vector_write_bytes(table: TableSchema, old: Item | None,
+                       new: Item | None) -> dict[str, float]:
+    """VectorWriteRequestBytes of a write, per vector index whose entry it writes: the
+    vector's 4 bytes a dimension (docs/vector-search.md#capacity; AWS publishes no formula).
+    An entry only removed, or left as it was, costs nothing."""
+    out: dict[str, float] = {}
+    for index in table.vector_indexes:
+        after = derived.vector_entry(table, index, new) if new else None
+        if after is None:
+            continue
+        before = derived.vector_entry(table, index, old) if old else None
+        if before != after:
+            out[index.name] = float(4 * index.dimensions)
+    return out
+
+
 def consumed(table_name: str, units: float, mode: Mode, kind: Kind,
              indexes: IndexUnits | None = None) -> dict[str, Any] | None:
     """The ConsumedCapacity member for one table, or None when the request asked for NONE.

@@ -56,7 +56,7 @@ async def update_indexes(ctx: RequestContext, schema: TableSchema,
         if names.count(name) > 1:
             raise _invalid(f"Only one global secondary index update per index is allowed "
                            f"simultaneously. Index: {name}")
-    definitions = _definitions(schema, req)
+    definitions = merged_definitions(schema, req)
     created = next((_create(schema, body, definitions) for action, body in actions
                     if action == "Create"), None)
     deleted = [_find(schema, body) for action, body in actions if action == "Delete"]
@@ -75,11 +75,7 @@ async def update_indexes(ctx: RequestContext, schema: TableSchema,
                 new = replace(new, indexes=tuple(ix for ix in new.indexes if ix is not index))
             else:
                 new = _update(new, body)
-        used = set(new.key_names) | {a.name for ix in new.indexes
-                                     for a in ix.partition_key + ix.sort_key}
-        known = {a.name: a.type for a in current.attribute_definitions} | definitions
-        return replace(new, attribute_definitions=tuple(
-            KeyAttribute(n, t) for n, t in known.items() if n in used))
+        return with_used_definitions(new, current, definitions)
 
     if created is not None:
         await ctx.storage.add_index(schema, created)
@@ -94,7 +90,19 @@ async def update_indexes(ctx: RequestContext, schema: TableSchema,
     return new
 
 
-def _definitions(schema: TableSchema, req: dict[str, Any]) -> dict[str, str]:
+def with_used_definitions(new: TableSchema, current: TableSchema,
+                          definitions: dict[str, str]) -> TableSchema:
+    """``new`` with the attribute definitions its keys, index keys and vector index search
+    attributes use (from ``current``'s and the request's)."""
+    used = set(new.key_names) | {a.name for ix in new.indexes
+                                 for a in ix.partition_key + ix.sort_key} | \
+        {a.name for vx in new.vector_indexes for a in vx.search_attributes}
+    known = {a.name: a.type for a in current.attribute_definitions} | definitions
+    return replace(new, attribute_definitions=tuple(
+        KeyAttribute(n, t) for n, t in known.items() if n in used))
+
+
+def merged_definitions(schema: TableSchema, req: dict[str, Any]) -> dict[str, str]:
     """The table's attribute definitions with the request's added; a redefinition with another
     type is refused."""
     definitions = {a.name: a.type for a in schema.attribute_definitions}
@@ -110,7 +118,7 @@ def _definitions(schema: TableSchema, req: dict[str, Any]) -> dict[str, str]:
 def _create(schema: TableSchema, body: dict[str, Any],
             definitions: dict[str, str]) -> IndexSchema:
     name = fields.require_str(body, "IndexName")
-    if schema.index(name) is not None:
+    if schema.index(name) is not None or schema.vector_index(name) is not None:
         raise _invalid(f"Attempting to create an index which already exists: {name}")
     if sum(1 for ix in schema.indexes if not ix.local) >= MAX_GLOBAL:
         raise LimitExceededException(

@@ -13,6 +13,7 @@ from alternator.operations import streams
 from alternator.operations.context import RequestContext, change_schema, table_for
 from alternator.operations.index_updates import update_indexes
 from alternator.operations.tags import parse_tag_list
+from alternator.operations.vector_index_updates import update_vector_indexes
 from alternator.schema import (
     describe,
     describe_deleted,
@@ -22,6 +23,7 @@ from alternator.schema import (
     validate_table_name,
     with_billing_mode,
 )
+from alternator.vector_indexes import with_vector_indexes
 
 
 def _refuse_unsupported(req: dict[str, Any]) -> None:
@@ -46,8 +48,9 @@ def _refuse_unsupported(req: dict[str, Any]) -> None:
 async def create_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     _refuse_unsupported(req)
     stream = streams.parse_specification(req)
-    schema = with_indexes(
-        parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or [])), req)
+    schema = with_indexes(with_vector_indexes(
+        parse_create_table(req, parse_tag_list(fields.optional_list(req, "Tags") or [])), req),
+        req)
     if stream is not None and stream[0]:
         assert stream[1] is not None
         schema = replace(schema, stream=streams.new_stream(ctx, stream[1]))
@@ -105,13 +108,14 @@ async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
     if stream is not None:  # refused before anything else changes
         streams.with_stream_change(ctx, schema, *stream)
     index_updates = req.get("GlobalSecondaryIndexUpdates") is not None
+    vector_updates = req.get("VectorIndexUpdates") is not None
     definitions = fields.optional_list(req, "AttributeDefinitions")
-    if definitions is not None and not index_updates:
+    if definitions is not None and not index_updates and not vector_updates:
         # Only index updates use them, but their names are checked as at CreateTable.
         parse_attribute_definitions(definitions)
     if req.get("BillingMode") is None and req.get("ProvisionedThroughput") is None \
             and req.get("DeletionProtectionEnabled") is None and req.get("TableClass") is None \
-            and not index_updates and stream is None:
+            and not index_updates and not vector_updates and stream is None:
         raise ValidationException(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
             "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
@@ -125,13 +129,19 @@ async def update_table(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
             merged["ProvisionedThroughput"] = {"ReadCapacityUnits": schema.read_capacity,
                                                "WriteCapacityUnits": schema.write_capacity}
         mode, rcu, wcu = parse_billing(merged)
+        if mode != "PAY_PER_REQUEST" and schema.vector_indexes:
+            raise ValidationException(
+                "One or more parameter values were invalid: Vector indexes are supported only "
+                "on tables that use on-demand capacity mode (BillingMode PAY_PER_REQUEST)")
         changed = await change_schema(ctx.storage, schema.name,
                                       lambda current: with_billing_mode(current, mode, rcu, wcu))
         if changed is None:
             raise ResourceNotFoundException(
                 f"Requested resource not found: Table: {schema.name} not found")
         schema = changed
-    if index_updates:
+    if vector_updates:
+        schema = await update_vector_indexes(ctx, schema, req)
+    elif index_updates:
         schema = await update_indexes(ctx, schema, req)
     if stream is not None:
         enabled, view_type = stream

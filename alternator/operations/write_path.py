@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from alternator import indexes
+from alternator import indexes, vector_indexes
 from alternator.config import (
     WRITE_ISOLATION_TAG,
     Config,
@@ -142,9 +142,9 @@ async def commit(
     policy = isolation_policy(table, config)
     if blind is None and policy is WriteIsolation.FORBID_RMW:
         raise ValidationException(FORBID_RMW_MESSAGE)
-    if table.indexes:
+    if table.has_indexes:
         if blind is not None and isinstance(blind.new, dict):
-            indexes.check_item(table, blind.new)
+            check_item(table, blind.new)
         apply = partial(_checked, table, apply)
     if blind is not None and plain_blind_writes(storage, config, table):
         await storage.write(table, [ItemWrite(key, blind.new)])
@@ -196,8 +196,8 @@ def batch_writes(storage: Storage, config: Config, table: TableSchema,
     if plain_blind_writes(storage, config, table):
         return [partial(storage.write, table, [ItemWrite(key, new) for key, new in writes])]
     for _, new in writes:  # a bad item refuses the whole batch, before anything is written
-        if new is not None and table.indexes:
-            indexes.check_item(table, new)
+        if new is not None and table.has_indexes:
+            check_item(table, new)
     return [partial(commit, storage, config, table, key, partial(_replace, new), Blind(new))
             for key, new in writes]
 
@@ -210,12 +210,20 @@ def transaction_plan(config: Config, table: TableSchema, key: Item, apply: Apply
 
     def plan(old: Item | None) -> ItemWrite | None:
         new = apply(old)
-        if new is not None and table.indexes:
-            indexes.check_item(table, new)
+        if new is not None and table.has_indexes:
+            check_item(table, new)
         return ItemWrite(key, new, UNCONDITIONAL, change(table, old, new, config.test_hooks),
                          put_of(table, old, new))
 
     return plan
+
+
+def check_item(table: TableSchema, item: Item) -> None:
+    """Refuse an item whose index attributes (secondary or vector) an index cannot hold."""
+    if table.indexes:
+        indexes.check_item(table, item)
+    if table.vector_indexes:
+        vector_indexes.check_item(table, item)
 
 
 def _replace(new: Item | None, _old: Item | None) -> Item | None:
@@ -226,7 +234,7 @@ def _checked(table: TableSchema, apply: Apply, old: Item | None) -> Item | None:
     """``apply``, refusing a new item whose index keys have the wrong type or are empty."""
     new = apply(old)
     if new is not None:
-        indexes.check_item(table, new)
+        check_item(table, new)
     return new
 
 

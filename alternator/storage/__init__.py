@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from alternator.errors import ConditionalCheckFailedException, DynamoDBError
-from alternator.schema import IndexSchema, TableSchema
+from alternator.schema import IndexSchema, TableSchema, VectorIndexSchema
 from alternator.values import AttributeValue, Item
 
 # An item's version is an opaque string; an absent item's version is None.
@@ -59,6 +59,10 @@ class DerivedRow:
     partition: bytes
     sort: bytes
     value: bytes | None
+    # A vector index entry's vector (32-bit floats) and inline filter values
+    # (docs/vector-search.md); a backend keeps them where its search can use them.
+    vector: tuple[float, ...] | None = None
+    filters: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,11 +264,21 @@ class Storage(Protocol):
         again, and written so that a concurrent write of the item is never undone (Cassandra:
         at the timestamp of the version read)."""
 
-    async def add_index(self, table: TableSchema, index: IndexSchema) -> None:
+    async def add_index(self, table: TableSchema, index: IndexSchema | VectorIndexSchema) -> None:
         """Make room for a new index's entries (before the schema naming it is stored)."""
 
-    async def drop_index(self, table: TableSchema, index: IndexSchema) -> None:
+    async def drop_index(self, table: TableSchema,
+                         index: IndexSchema | VectorIndexSchema) -> None:
         """Remove an index's entries (after the schema without it is stored)."""
+
+    async def search_vectors(
+        self, table: TableSchema, index: VectorIndexSchema, partition: bytes | None,
+        filters: dict[int, str], vector: tuple[float, ...], k: int,
+    ) -> list[tuple[bytes, tuple[float, ...]]]:
+        """(projected item JSON, stored vector) of the ``k`` entries of a vector index nearest
+        ``vector`` (docs/vector-search.md), among those of ``partition`` (None: every entry)
+        whose inline filter ``i`` is ``filters[i]``: exactly (SQLite) or approximately
+        (Cassandra's ANN index), in no promised order."""
 
     async def recover(self) -> int:
         """Finish derived writes that a crashed server process left behind; how many."""

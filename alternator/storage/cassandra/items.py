@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from alternator.errors import InternalServerError
 from alternator.schema import TableSchema
 from alternator.storage import (
     UNCONDITIONAL,
@@ -115,12 +116,18 @@ class DerivedStatements:
     shared: bool
     put: Any
     delete: Any
+    vector: bool = False  # a vector index's table: the vector and filters are columns
 
     def where(self, row: DerivedRow) -> tuple[Any, ...]:
         """The values of the row's key, as the statements take them."""
         if self.shared:
             return row.space, row.partition, row.sort
         return row.partition, row.sort
+
+    def put_values(self, row: DerivedRow, ts: int) -> tuple[Any, ...]:
+        if self.vector:
+            return (*self.where(row), row.value, list(row.vector or ()), *row.filters, ts)
+        return (*self.where(row), row.value, ts)
 
 
 def key_values(table: TableSchema, key: Item) -> list[Any]:
@@ -146,8 +153,15 @@ def with_attrs(key: Item, attrs: dict[str, bytes] | None) -> Item:
     return item
 
 
+# Concurrent writes of one vector index's entries per server process, and how often a write
+# failed by the vector index is tried (_vector_put; tests/test_vector_search.py).
+VECTOR_WRITE_CONCURRENCY = 4
+VECTOR_WRITE_ATTEMPTS = 6
+
+
 class CassandraItems(CassandraIntents):
     _statements: dict[str, Statements]
+    _vector_gates: dict[str, asyncio.Semaphore] | None = None
 
     async def _opened(self) -> None:
         self._statements = {}
@@ -236,13 +250,18 @@ class CassandraItems(CassandraIntents):
         name = f"{quote(table.placement[0])}.{derived_table(space)}"
         shared = derived_table(space) == DERIVED_TABLE
         key = ("space", "part", "sort") if shared else ("part", "sort")
+        columns = (*key, "value")
+        index = next((vx for vx in table.vector_indexes if vx.space == space), None)
+        if index is not None:
+            columns += ("vec", *(f"f{i}" for i in range(len(index.filters))))
         prepare = self._session.prepare
         return DerivedStatements(
             name, shared,
-            put=prepare(f"INSERT INTO {name} ({', '.join(key)}, value) "
-                        f"VALUES ({', '.join('?' for _ in key)}, ?) USING TIMESTAMP ?"),
+            put=prepare(f"INSERT INTO {name} ({', '.join(columns)}) "
+                        f"VALUES ({', '.join('?' for _ in columns)}) USING TIMESTAMP ?"),
             delete=prepare(f"DELETE FROM {name} USING TIMESTAMP ? WHERE "
-                           + " AND ".join(f"{c} = ?" for c in key)))
+                           + " AND ".join(f"{c} = ?" for c in key)),
+            vector=index is not None)
 
     async def read_derived(
         self, table: TableSchema, space: str, partition: bytes, low: bytes | None,
@@ -407,11 +426,36 @@ class CassandraItems(CassandraIntents):
             calls.append(self.execute(target.delete, (ts, *target.where(row))))
         for row in change.rows:
             target = await self.derived_statements(table, row.space)
-            calls.append(self.execute(target.put, (*target.where(row), row.value, ts)))
+            put = target.put_values(row, ts)
+            calls.append(self._vector_put(target, put) if target.vector
+                         else self.execute(target.put, put))
         results = await asyncio.gather(*calls, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+    async def _vector_put(self, target: DerivedStatements, params: tuple[Any, ...]) -> None:
+        """Write one vector index entry. Cassandra 5.0 releases without CASSANDRA-21644 fail
+        concurrent inserts into one vector index's memtable past a small per-graph pool (a
+        WriteFailure), so each server process writes each vector index at most
+        VECTOR_WRITE_CONCURRENCY at a time, and retries a write that failed so (the rows are
+        written USING TIMESTAMP: writing one again changes nothing)."""
+        if self._vector_gates is None:
+            self._vector_gates = {}
+        gate = self._vector_gates.setdefault(target.table,
+                                             asyncio.Semaphore(VECTOR_WRITE_CONCURRENCY))
+        from cassandra import WriteFailure
+
+        for attempt in range(VECTOR_WRITE_ATTEMPTS):
+            async with gate:
+                try:
+                    await self.execute(target.put, params)
+                    return
+                except InternalServerError as error:
+                    if attempt == VECTOR_WRITE_ATTEMPTS - 1 or \
+                            not isinstance(error.__cause__, WriteFailure):
+                        raise
+            await asyncio.sleep(random.uniform(0, 0.005 * 2 ** attempt))
 
     async def backfill(self, table: TableSchema, keys: Sequence[Item],
                        rows: Callable[[Item], tuple[DerivedRow, ...]]) -> None:

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import replace
 
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
-from alternator.schema import SHADOW_TAG, IndexSchema, TableSchema
+from alternator.schema import SHADOW_TAG, IndexSchema, TableSchema, VectorIndexSchema
 from alternator.storage.cassandra.session import (
     META_KEYSPACE,
     SCHEMA_CACHE_SECONDS,
@@ -49,7 +49,13 @@ def derived_table(space: str) -> str:
     """The CQL table (in the table's keyspace) holding a derived-row space."""
     if space.startswith("index:"):
         return "ix_" + space[len("index:"):]
+    if space.startswith("vector:"):
+        return "vx_" + space[len("vector:"):]
     return DERIVED_TABLE
+
+
+# SAI's similarity function for each DistanceFunction (docs/vector-search.md).
+SIMILARITY = {"COSINE": "cosine", "EUCLIDEAN": "euclidean", "DOT_PRODUCT": "dot_product"}
 
 
 def key_column(name: str) -> str:
@@ -173,6 +179,8 @@ class CassandraTables(CassandraBase):
                     "PRIMARY KEY ((space, part), sort))")
         for index in schema.indexes:
             self._create_index_table(schema, index)
+        for vector_index in schema.vector_indexes:
+            self._create_index_table(schema, vector_index)
         if schema.stream is not None:
             self._create_stream_table(schema)
 
@@ -185,21 +193,39 @@ class CassandraTables(CassandraBase):
     async def add_stream(self, table: TableSchema) -> None:
         await self.run_blocking(self._create_stream_table, table)
 
-    def _create_index_table(self, schema: TableSchema, index: IndexSchema) -> None:
+    def _create_index_table(self, schema: TableSchema,
+                            index: IndexSchema | VectorIndexSchema) -> None:
+        name = f"{quote(schema.placement[0])}.{derived_table(index.space)}"
+        if isinstance(index, IndexSchema):
+            self._session.execute(f"CREATE TABLE IF NOT EXISTS {name} (part blob, sort blob, "
+                                  "value blob, PRIMARY KEY (part, sort))")
+            return
+        # A vector index (docs/vector-search.md): the vector in Cassandra's vector type, with
+        # an SAI index of the distance's similarity function, and each inline filter in an
+        # SAI-indexed text column (SAI does not index blobs).
+        filters = "".join(f"f{i} text, " for i in range(len(index.filters)))
         self._session.execute(
-            f"CREATE TABLE IF NOT EXISTS {quote(schema.placement[0])}."
-            f"{derived_table(index.space)} (part blob, sort blob, value blob, "
-            "PRIMARY KEY (part, sort))")
+            f"CREATE TABLE IF NOT EXISTS {name} (part blob, sort blob, value blob, "
+            f"vec vector<float, {index.dimensions}>, {filters}PRIMARY KEY (part, sort))")
+        self._session.execute(
+            f"CREATE CUSTOM INDEX IF NOT EXISTS ON {name} (vec) USING 'StorageAttachedIndex' "
+            f"WITH OPTIONS = {{'similarity_function': '{SIMILARITY[index.distance]}'}}")
+        for i in range(len(index.filters)):
+            self._session.execute(
+                f"CREATE CUSTOM INDEX IF NOT EXISTS ON {name} (f{i}) "
+                "USING 'StorageAttachedIndex'")
 
-    async def add_index(self, table: TableSchema, index: IndexSchema) -> None:
+    async def add_index(self, table: TableSchema, index: IndexSchema | VectorIndexSchema) -> None:
         await self.run_blocking(self._create_index_table, table, index)
 
-    async def drop_index(self, table: TableSchema, index: IndexSchema) -> None:
+    async def drop_index(self, table: TableSchema,
+                         index: IndexSchema | VectorIndexSchema) -> None:
         """Dropped a little later: a server process still holding the old schema (cached for
         SCHEMA_CACHE_SECONDS) may write one more entry meanwhile, and must not fail doing so."""
         self.background(lambda: self._drop_index_later(table, index))
 
-    async def _drop_index_later(self, table: TableSchema, index: IndexSchema) -> None:
+    async def _drop_index_later(self, table: TableSchema,
+                                index: IndexSchema | VectorIndexSchema) -> None:
         await asyncio.sleep(3 * SCHEMA_CACHE_SECONDS)
         try:
             await self.run_blocking(

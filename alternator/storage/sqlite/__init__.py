@@ -7,10 +7,11 @@ from alternator.storage.sqlite.scans import SQLiteScans
 from alternator.storage.sqlite.system import SQLiteSystem
 from alternator.storage.sqlite.tables import SQLiteTables
 from alternator.storage.sqlite.transactions import SQLiteTransactions
+from alternator.storage.sqlite.vectors import SQLiteVectors
 
 __all__ = ["SQLiteStorage"]
 
 
 class SQLiteStorage(SQLiteTables, SQLiteTransactions, SQLiteScans, SQLiteRoles,
-                    SQLiteSystem):
+                    SQLiteSystem, SQLiteVectors):
     """Every part of the embedded backend, over one connection."""

@@ -131,6 +131,9 @@ class SQLiteBase:
         self._db: sqlite3.Connection | None = None
         self._schemas: ExpiringCache[str, TableSchema | None] = ExpiringCache(
             SCHEMA_CACHE_SECONDS)
+        # Counts this connection's commits that changed derived rows: with PRAGMA data_version
+        # (other connections' commits) it tells when cached vectors are stale (vectors.py).
+        self.derived_generation = 0
 
     async def open(self) -> None:
         await self._run(self.connect)

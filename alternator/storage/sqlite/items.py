@@ -27,6 +27,7 @@ from alternator.storage import (
 )
 from alternator.storage.codec import encode_sortable, partition_token, segment_of, segment_range
 from alternator.storage.sqlite.base import SQLiteBase, new_version
+from alternator.storage.sqlite.vectors import stored_value
 from alternator.values import Item
 
 Where = tuple[str, int, bytes, bytes]
@@ -107,6 +108,7 @@ class SQLiteItems(SQLiteBase):
         else:
             applied = self._write_if(db, where, expected, data)
         if applied and not derived.empty:
+            self.derived_generation += 1
             tid = where[0]
             db.executemany("DELETE FROM derived_rows WHERE tid = ? AND space = ? AND token = ? "
                            "AND part = ? AND sort = ?",
@@ -114,7 +116,7 @@ class SQLiteItems(SQLiteBase):
                             for r in derived.stale])
             db.executemany("INSERT OR REPLACE INTO derived_rows VALUES (?, ?, ?, ?, ?, ?)",
                            [(tid, r.space, partition_token(r.partition), r.partition, r.sort,
-                             r.value) for r in derived.rows])
+                             stored_value(r)) for r in derived.rows])
         if applied and stream is not None:
             self._put_record(db, where[0], stream)
         return applied
@@ -229,6 +231,7 @@ class SQLiteItems(SQLiteBase):
     def _backfill(self, table: TableSchema, keys: Sequence[Item],
                   rows: Callable[[Item], tuple[DerivedRow, ...]]) -> None:
         # One transaction: no write of these items comes between their read and their rows.
+        self.derived_generation += 1
         with self.transaction() as db:
             for key in keys:
                 where = locate(table, key)
@@ -237,7 +240,7 @@ class SQLiteItems(SQLiteBase):
                     continue
                 db.executemany("INSERT OR REPLACE INTO derived_rows VALUES (?, ?, ?, ?, ?, ?)",
                                [(where[0], r.space, partition_token(r.partition), r.partition,
-                                 r.sort, r.value) for r in rows(item)])
+                                 r.sort, stored_value(r)) for r in rows(item)])
 
     def _derived_rows(self, sql: str, args: list[Any]) -> list[Any]:
         return [tuple(bytes(c) for c in row) for row in self.db.execute(sql, args)]

@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 
 from alternator.errors import ResourceInUseException, ResourceNotFoundException
-from alternator.schema import IndexSchema, TableSchema
+from alternator.schema import IndexSchema, TableSchema, VectorIndexSchema
 from alternator.storage import table_resource
 from alternator.storage.codec import cql_names
 from alternator.storage.sqlite.base import SQLiteBase
@@ -96,11 +96,13 @@ class SQLiteTables(SQLiteBase):
             raise _not_found(schema.name)
         return True
 
-    async def add_index(self, table: TableSchema, index: IndexSchema) -> None:
+    async def add_index(self, table: TableSchema, index: IndexSchema | VectorIndexSchema) -> None:
         return None  # entries go in derived_rows, under the index's own space
 
-    async def drop_index(self, table: TableSchema, index: IndexSchema) -> None:
+    async def drop_index(self, table: TableSchema,
+                         index: IndexSchema | VectorIndexSchema) -> None:
         await self._run(self._drop_index, table.table_id, index.space)
 
     def _drop_index(self, tid: str, space: str) -> None:
+        self.derived_generation += 1
         self.db.execute("DELETE FROM derived_rows WHERE tid = ? AND space = ?", (tid, space))
