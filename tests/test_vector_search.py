@@ -121,7 +121,6 @@ def test_each_distance_finds_the_exact_nearest_with_its_scores(
             assert r["Score"] == pytest.approx(float(scores[i]), rel=1e-5, abs=1e-5)
         ordered = [r["Score"] for r in results]
         assert ordered == sorted(ordered, reverse=distance == "DOT_PRODUCT")
-        assert results[0]["Item"]["v"] == vec(matrix[got[0]]) or True  # ALL projection
         assert set(results[0]["Item"]) == {"p", "v", "n"}
     assert hits / 50 >= 0.95
 
