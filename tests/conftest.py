@@ -18,6 +18,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,20 @@ class ServerThread:
             asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(30)
+
+
+@contextmanager
+def own_sqlite_server(directory: str, **config: Any) -> Iterator[tuple[ServerThread, Endpoint]]:
+    """A server of a test module's own on a new embedded database in ``directory`` (plain HTTP,
+    a superuser's credentials): for tests that change its settings or slow its storage."""
+    db = os.path.join(directory, "own.db")
+    secret = sqlite_superuser(db)
+    thread = ServerThread(Config(port=0, https_port=None, sqlite_path=db, **config))
+    url = thread.start()
+    try:
+        yield thread, Endpoint("sqlite", url, "alternator", secret, db)
+    finally:
+        thread.stop()
 
 
 def cassandra_address() -> tuple[str, int] | None:

@@ -19,7 +19,7 @@ from alternator.config import Config
 from alternator.server import STATE
 from alternator.settings import Settings
 
-from conftest import Endpoint, ServerThread, create_table, sqlite_superuser
+from conftest import Endpoint, ServerThread, create_table, own_sqlite_server, sqlite_superuser
 from rawhttp import connect, dynamodb_head, read_response
 
 FIELDS = {"time", "request_id", "operation", "table", "status", "error", "latency_ms", "user",
@@ -28,12 +28,8 @@ FIELDS = {"time", "request_id", "operation", "table", "status", "error", "latenc
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerThread, Endpoint]]:
-    db = str(tmp_path_factory.mktemp("access") / "access.db")
-    secret = sqlite_superuser(db)
-    thread = ServerThread(Config(port=0, https_port=None, sqlite_path=db))
-    url = thread.start()
-    yield thread, Endpoint("sqlite", url, "alternator", secret, db)
-    thread.stop()
+    with own_sqlite_server(str(tmp_path_factory.mktemp("access"))) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

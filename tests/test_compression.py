@@ -16,12 +16,11 @@ from typing import Any
 import orjson
 import pytest
 
-from alternator.config import Config
 from alternator.http.compression import STREAM_ABOVE
 from alternator.server import STATE
 from alternator.settings import Settings
 
-from conftest import Endpoint, ServerThread, create_table, signed_headers, sqlite_superuser
+from conftest import Endpoint, ServerThread, create_table, own_sqlite_server, signed_headers
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 BIG = "x" * 6000  # a GetItem answer above the 4096-byte threshold
@@ -31,12 +30,8 @@ INFLATE: dict[str, Callable[[bytes], bytes]] = {"gzip": gzip.decompress,
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerThread, Endpoint]]:
-    db = str(tmp_path_factory.mktemp("compression") / "compression.db")
-    secret = sqlite_superuser(db)
-    thread = ServerThread(Config(port=0, https_port=None, sqlite_path=db))
-    url = thread.start()
-    yield thread, Endpoint("sqlite", url, "alternator", secret, db)
-    thread.stop()
+    with own_sqlite_server(str(tmp_path_factory.mktemp("compression"))) as server:
+        yield server
 
 
 @pytest.fixture()

@@ -19,9 +19,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from alternator.config import Config
-
-from conftest import Endpoint, ServerThread, signed_headers, sqlite_superuser
+from conftest import Endpoint, own_sqlite_server, signed_headers, sqlite_superuser
 
 CONFIG = ".scylla.alternator.system.config"
 LIVE = {"alternator_response_compression_threshold_in_bytes",
@@ -59,14 +57,10 @@ def test_scan_and_query_list_the_run_time_options(dynamodb: Any) -> None:
 @pytest.fixture(scope="module")
 def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     """A server of its own (its run-time options are changed), system-table writes allowed."""
-    db = str(tmp_path_factory.mktemp("config") / "config.db")
-    secret = sqlite_superuser(db)
-    thread = ServerThread(Config(port=0, https_port=None, sqlite_path=db,
-                                 allow_system_table_write=True, credentials_validity=0.2))
-    url = thread.start()
     level = logging.getLogger().level
-    yield Endpoint("sqlite", url, "alternator", secret, db)
-    thread.stop()
+    with own_sqlite_server(str(tmp_path_factory.mktemp("config")),
+                           allow_system_table_write=True, credentials_validity=0.2) as (_, own):
+        yield own
     logging.getLogger().setLevel(level)
 
 

@@ -19,7 +19,7 @@ from alternator.config import Config
 from alternator.hooks import SLOW_STORAGE
 from alternator.server import STATE, ServerState
 
-from conftest import Endpoint, ServerThread, create_table, error_of, sqlite_superuser
+from conftest import Endpoint, ServerThread, create_table, error_of, own_sqlite_server
 from rawhttp import closed_within, connect, dynamodb_head, error_type, forged_auth, read_response
 
 MiB = 1024 * 1024
@@ -27,12 +27,9 @@ MiB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerThread, Endpoint]]:
-    db = str(tmp_path_factory.mktemp("request-limits") / "limits.db")
-    secret = sqlite_superuser(db)
-    thread = ServerThread(Config(port=0, https_port=None, sqlite_path=db, test_hooks=True))
-    url = thread.start()
-    yield thread, Endpoint("sqlite", url, "alternator", secret, db)
-    thread.stop()
+    with own_sqlite_server(str(tmp_path_factory.mktemp("request-limits")),
+                           test_hooks=True) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
