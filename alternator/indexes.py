@@ -30,11 +30,11 @@ PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
 _NAME_RE = re.compile(r"[a-zA-Z0-9_.\-]+")
 
 
-def _invalid(message: str) -> ValidationException:
+def invalid(message: str) -> ValidationException:
     return ValidationException("One or more parameter values were invalid: " + message)
 
 
-def _constraint(value: Any, member: str, constraint: str) -> ValidationException:
+def constraint_error(value: Any, member: str, constraint: str) -> ValidationException:
     return ValidationException(
         f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
         f"constraint: {constraint}")
@@ -56,7 +56,7 @@ def with_indexes(schema: TableSchema, req: fields.Request) -> TableSchema:
         if specs is None:
             continue
         if not specs:
-            raise _invalid(f"List of {'Local' if local else 'Global'}SecondaryIndexes is empty")
+            raise invalid(f"List of {'Local' if local else 'Global'}SecondaryIndexes is empty")
         if len(specs) > limit:
             kind = "LocalSecondaryIndexes" if local else "GlobalSecondaryIndexes"
             raise ValidationException(
@@ -70,12 +70,12 @@ def with_indexes(schema: TableSchema, req: fields.Request) -> TableSchema:
     names = [ix.name for ix in indexes]
     for name in names:
         if names.count(name) > 1:
-            raise _invalid(f"Duplicate index name: {name}")
+            raise invalid(f"Duplicate index name: {name}")
     for vector_index in schema.vector_indexes:
         if vector_index.name in names:
-            raise _invalid(f"Duplicate index name: {vector_index.name}")
+            raise invalid(f"Duplicate index name: {vector_index.name}")
         if any(vector_index.attribute in ix.key_names for ix in indexes):
-            raise _invalid(f"The vector attribute {vector_index.attribute} of index "
+            raise invalid(f"The vector attribute {vector_index.attribute} of index "
                            f"{vector_index.name} is a key attribute of a secondary index")
     _check_projected_count(indexes)
     used = set(schema.key_names) | {a.name for ix in indexes
@@ -83,9 +83,9 @@ def with_indexes(schema: TableSchema, req: fields.Request) -> TableSchema:
         {a.name for vx in schema.vector_indexes for a in vx.search_attributes}
     if set(definitions) != used:
         if not indexes and not schema.vector_indexes:
-            raise _invalid("Number of attributes in KeySchema does not exactly match number of "
+            raise invalid("Number of attributes in KeySchema does not exactly match number of "
                            "attributes defined in AttributeDefinitions")
-        raise _invalid(
+        raise invalid(
             "Some AttributeDefinitions are not used. AttributeDefinitions: "
             f"[{', '.join(definitions)}], keys used: [{', '.join(sorted(used))}]")
     return replace(schema, indexes=tuple(indexes))
@@ -100,13 +100,13 @@ def parse_index(spec: Any, member: str, definitions: dict[str, str], local: bool
     check_index_name(name, member + ".indexName")
     key_schema = spec.get("KeySchema")
     if key_schema is None:
-        raise _constraint("null", member + ".keySchema", "Member must not be null")
+        raise constraint_error("null", member + ".keySchema", "Member must not be null")
     if not isinstance(key_schema, list):
         raise fields.wrong_type("KeySchema", "a list")
     hash_keys, range_keys = _parse_index_keys(key_schema, member, local)
     missing = [n for n in hash_keys + range_keys if n not in definitions]
     if missing:
-        raise _invalid(
+        raise invalid(
             "Some index key attributes are not defined in AttributeDefinitions. Keys: "
             f"[{', '.join(hash_keys + range_keys)}], AttributeDefinitions: "
             f"[{', '.join(definitions)}]")
@@ -114,7 +114,7 @@ def parse_index(spec: Any, member: str, definitions: dict[str, str], local: bool
         _check_local_keys(name, hash_keys, range_keys, table)
     raw_projection = spec.get("Projection")
     if raw_projection is None:
-        raise _constraint("null", member + ".projection", "Member must not be null")
+        raise constraint_error("null", member + ".projection", "Member must not be null")
     if not isinstance(raw_projection, dict):
         raise fields.wrong_type("Projection", "a structure")
     projection = parse_projection(raw_projection, member)
@@ -131,11 +131,11 @@ def parse_index(spec: Any, member: str, definitions: dict[str, str], local: bool
 
 def check_index_name(name: str, member: str) -> None:
     if len(name) < 3:
-        raise _constraint(name, member, "Member must have length greater than or equal to 3")
+        raise constraint_error(name, member, "Member must have length greater than or equal to 3")
     if len(name) > 255:
-        raise _constraint(name, member, "Member must have length less than or equal to 255")
+        raise constraint_error(name, member, "Member must have length less than or equal to 255")
     if not _NAME_RE.fullmatch(name):
-        raise _constraint(name, member,
+        raise constraint_error(name, member,
                           "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
 
 
@@ -145,7 +145,7 @@ def _parse_index_keys(raw: list[Any], member: str, local: bool) -> tuple[list[st
     most = 2 if local else 2 * MAX_KEY_PARTS
     if not 1 <= len(raw) <= most:
         bound = "greater than or equal to 1" if not raw else f"less than or equal to {most}"
-        raise _constraint(raw, member + ".keySchema", f"Member must have length {bound}")
+        raise constraint_error(raw, member + ".keySchema", f"Member must have length {bound}")
     hash_keys: list[str] = []
     range_keys: list[str] = []
     for i, element in enumerate(raw, 1):
@@ -155,11 +155,11 @@ def _parse_index_keys(raw: list[Any], member: str, local: bool) -> tuple[list[st
         check_key_name(name, f"{member}.keySchema.{i}.member.attributeName")
         key_type = fields.require_str(element, "KeyType")
         if key_type not in ("HASH", "RANGE"):
-            raise _constraint(key_type, f"{member}.keySchema.{i}.member.keyType",
+            raise constraint_error(key_type, f"{member}.keySchema.{i}.member.keyType",
                               "Member must satisfy enum value set: [HASH, RANGE]")
         if name in hash_keys or name in range_keys:
             if len(raw) > 2:
-                raise _invalid(f"Duplicate KeySchema attribute name: {name}")
+                raise invalid(f"Duplicate KeySchema attribute name: {name}")
             raise ValidationException("Both the Hash Key and the Range Key element in the "
                                       "KeySchema have the same name")
         if key_type == "HASH":
@@ -175,7 +175,7 @@ def _parse_index_keys(raw: list[Any], member: str, local: bool) -> tuple[list[st
                     "Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
             range_keys.append(name)
     if len(hash_keys) > MAX_KEY_PARTS or len(range_keys) > MAX_KEY_PARTS:
-        raise _invalid(f"An index key may have at most {MAX_KEY_PARTS} HASH and "
+        raise invalid(f"An index key may have at most {MAX_KEY_PARTS} HASH and "
                        f"{MAX_KEY_PARTS} RANGE attributes")
     if local and len(hash_keys) > 1:
         raise ValidationException(
@@ -186,15 +186,15 @@ def _parse_index_keys(raw: list[Any], member: str, local: bool) -> tuple[list[st
 def _check_local_keys(name: str, hash_keys: list[str], range_keys: list[str],
                       table: TableSchema) -> None:
     if table.sort_key is None:
-        raise _invalid("Table KeySchema does not have a range key, which is required when "
+        raise invalid("Table KeySchema does not have a range key, which is required when "
                        "specifying a LocalSecondaryIndex")
     if hash_keys != [table.partition_key.name]:
-        raise _invalid(
+        raise invalid(
             "Index KeySchema does not have the same leading hash key as table KeySchema for "
             f"index: {name}. index hash key: {hash_keys[0]}, table hash key: "
             f"{table.partition_key.name}")
     if not range_keys:
-        raise _invalid(f"Index KeySchema does not have a range key for index: {name}")
+        raise invalid(f"Index KeySchema does not have a range key for index: {name}")
 
 
 def parse_projection(raw: dict[str, Any], member: str) -> Projection:
@@ -202,33 +202,33 @@ def parse_projection(raw: dict[str, Any], member: str) -> Projection:
     if kind is not None and not isinstance(kind, str):
         raise fields.wrong_type("ProjectionType", "a string")
     if kind is not None and kind not in PROJECTIONS:
-        raise _constraint(kind, member + ".projection.projectionType",
+        raise constraint_error(kind, member + ".projection.projectionType",
                           "Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]")
     attributes = raw.get("NonKeyAttributes")
     if attributes is not None and (not isinstance(attributes, list)
                                    or not all(isinstance(a, str) for a in attributes)):
         raise fields.wrong_type("NonKeyAttributes", "a list of strings")
     if kind is None:
-        raise _invalid("Unknown ProjectionType: null")
+        raise invalid("Unknown ProjectionType: null")
     if kind == "INCLUDE":
         if not attributes:
-            raise _invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
+            raise invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
         for name in attributes:
             if attributes.count(name) > 1:
-                raise _invalid(f"Duplicate attribute name in NonKeyAttributes: {name}")
+                raise invalid(f"Duplicate attribute name in NonKeyAttributes: {name}")
             if not name:
-                raise _constraint(name, member + ".projection.nonKeyAttributes",
+                raise constraint_error(name, member + ".projection.nonKeyAttributes",
                                   "Member must have length greater than or equal to 1")
         return Projection("INCLUDE", tuple(attributes))
     if attributes is not None:
-        raise _invalid(f"ProjectionType is {kind}, but NonKeyAttributes is specified")
+        raise invalid(f"ProjectionType is {kind}, but NonKeyAttributes is specified")
     return Projection(kind)
 
 
 def _check_projected_count(indexes: list[IndexSchema]) -> None:
     total = sum(len(ix.projection.non_key_attributes) for ix in indexes)
     if total > MAX_PROJECTED:
-        raise _invalid("Number of projected attributes in all indexes exceeds limit of "
+        raise invalid("Number of projected attributes in all indexes exceeds limit of "
                        f"{MAX_PROJECTED}, number of projected attributes:{total}")
 
 
@@ -237,16 +237,16 @@ def _index_throughput(spec: dict[str, Any], name: str, local: bool,
     throughput = fields.optional_map(spec, "ProvisionedThroughput")
     if local:
         if throughput is not None:
-            raise _invalid("ProvisionedThroughput should not be specified for index: "
+            raise invalid("ProvisionedThroughput should not be specified for index: "
                            f"{name}")
         return 0, 0
     if billing_mode == "PAY_PER_REQUEST":
         if throughput is not None:
-            raise _invalid(f"ProvisionedThroughput should not be specified for index: {name} "
+            raise invalid(f"ProvisionedThroughput should not be specified for index: {name} "
                            "when BillingMode is PAY_PER_REQUEST")
         return 0, 0
     if throughput is None:
-        raise _invalid(f"ProvisionedThroughput must be specified for index: {name}")
+        raise invalid(f"ProvisionedThroughput must be specified for index: {name}")
     return parse_units(throughput, "provisionedThroughput")
 
 
@@ -255,9 +255,9 @@ def parse_units(throughput: dict[str, Any], member: str) -> tuple[int, int]:
     wcu = fields.optional_int(throughput, "WriteCapacityUnits")
     for field, value in (("readCapacityUnits", rcu), ("writeCapacityUnits", wcu)):
         if value is None:
-            raise _constraint("null", f"{member}.{field}", "Member must not be null")
+            raise constraint_error("null", f"{member}.{field}", "Member must not be null")
         if value < 1:
-            raise _constraint(value, f"{member}.{field}",
+            raise constraint_error(value, f"{member}.{field}",
                               "Member must have value greater than or equal to 1")
     assert rcu is not None and wcu is not None
     return rcu, wcu
@@ -279,7 +279,7 @@ def check_item(table: TableSchema, item: Item) -> None:
                 continue
             kind = attribute_type(value)
             if kind != attr.type:
-                raise _invalid(f"Type mismatch for Index Key {attr.name} Expected: {attr.type} "
+                raise invalid(f"Type mismatch for Index Key {attr.name} Expected: {attr.type} "
                                f"Actual: {kind} IndexName: {index.name}")
             if (kind == "S" and value["S"] == "") or (kind == "B" and not decode_binary(value["B"])):
                 raise ValidationException(

@@ -16,7 +16,7 @@ import numpy as np
 
 from alternator import fields
 from alternator.errors import ValidationException
-from alternator.indexes import check_index_name, parse_projection
+from alternator.indexes import check_index_name, constraint_error, invalid, parse_projection
 from alternator.schema import KeyAttribute, Projection, TableSchema, VectorIndexSchema
 from alternator.storage.codec import encode_sortable
 from alternator.values import Item, attribute_type, decode_binary
@@ -26,16 +26,6 @@ DISTANCES = ("COSINE", "DOT_PRODUCT", "EUCLIDEAN")
 MAX_DIMENSIONS = 4096
 # The largest finite 32-bit float: vectors are kept as 32-bit floats (docs/vector-search.md).
 MAX_FLOAT32 = 3.4028234663852886e38
-
-
-def invalid(message: str) -> ValidationException:
-    return ValidationException("One or more parameter values were invalid: " + message)
-
-
-def _constraint(value: Any, member: str, constraint: str) -> ValidationException:
-    return ValidationException(
-        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
-        f"constraint: {constraint}")
 
 
 # --- CreateTable / UpdateTable ----------------------------------------------------------------
@@ -87,26 +77,26 @@ def parse_vector_index(spec: Any, member: str, definitions: dict[str, str],
                             ("Projection", "projection"), ("Dimensions", "dimensions"),
                             ("DistanceFunction", "distanceFunction")):
         if spec.get(required) is None:
-            raise _constraint("null", f"{member}.{field}", "Member must not be null")
+            raise constraint_error("null", f"{member}.{field}", "Member must not be null")
     name = fields.require_str(spec, "IndexName")
     check_index_name(name, member + ".indexName")
     vector = fields.require_map(spec, "VectorAttribute")
     attribute = fields.require_str(vector, "AttributeName")
     if not 1 <= len(attribute) <= 255:
         bound = "greater than or equal to 1" if not attribute else "less than or equal to 255"
-        raise _constraint(attribute, f"{member}.vectorAttribute.attributeName",
+        raise constraint_error(attribute, f"{member}.vectorAttribute.attributeName",
                           f"Member must have length {bound}")
     dimensions = fields.optional_int(spec, "Dimensions")
     assert dimensions is not None
     if dimensions < 1:
-        raise _constraint(dimensions, member + ".dimensions",
+        raise constraint_error(dimensions, member + ".dimensions",
                           "Member must have value greater than or equal to 1")
     if dimensions > MAX_DIMENSIONS:
         raise invalid(f"Dimensions {dimensions} of index {name} exceeds the maximum of "
                        f"{MAX_DIMENSIONS}")
     distance = fields.require_str(spec, "DistanceFunction")
     if distance not in DISTANCES:
-        raise _constraint(distance, member + ".distanceFunction",
+        raise constraint_error(distance, member + ".distanceFunction",
                           "Member must satisfy enum value set: [COSINE, DOT_PRODUCT, EUCLIDEAN]")
     partition_key, filters = _parse_search_schema(spec, member, definitions, name, attribute)
     projection = parse_projection(fields.require_map(spec, "Projection"), member)
@@ -128,7 +118,7 @@ def _parse_search_schema(spec: dict[str, Any], member: str, definitions: dict[st
     if not isinstance(raw, list):
         raise fields.wrong_type("SearchSchema", "a list")
     if not raw:
-        raise _constraint("[]", member + ".searchSchema",
+        raise constraint_error("[]", member + ".searchSchema",
                           "Member must have length greater than or equal to 1")
     partition_key: KeyAttribute | None = None
     filters: list[KeyAttribute] = []
@@ -139,7 +129,7 @@ def _parse_search_schema(spec: dict[str, Any], member: str, definitions: dict[st
         attr = fields.require_str(element, "AttributeName")
         kind = fields.require_str(element, "SearchSchemaElementType")
         if kind not in ("HASH", "INLINE_FILTER"):
-            raise _constraint(kind, f"{member}.searchSchema.{i}.member.searchSchemaElementType",
+            raise constraint_error(kind, f"{member}.searchSchema.{i}.member.searchSchemaElementType",
                               "Member must satisfy enum value set: [HASH, INLINE_FILTER]")
         if attr not in definitions:
             raise ValidationException(

@@ -13,10 +13,11 @@ from typing import Any
 
 from alternator import fields
 from alternator.errors import LimitExceededException, ResourceNotFoundException
+from alternator.indexes import invalid
 from alternator.operations.context import RequestContext, change_schema
 from alternator.operations.index_updates import merged_definitions, with_used_definitions
 from alternator.schema import TableSchema, VectorIndexSchema
-from alternator.vector_indexes import check_compatible, invalid, parse_vector_index
+from alternator.vector_indexes import check_compatible, parse_vector_index
 
 
 async def update_vector_indexes(ctx: RequestContext, schema: TableSchema,
