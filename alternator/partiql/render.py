@@ -14,7 +14,7 @@ from typing import Any
 from alternator.errors import ValidationException
 from alternator.partiql import ast
 from alternator.partiql.lexer import malformed
-from alternator.partiql.parser import build
+from alternator.partiql.terms import build
 from alternator.schema import TableSchema
 from alternator.values import AttributeValue, Item
 
