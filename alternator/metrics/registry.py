@@ -146,6 +146,9 @@ class Metrics:
                           ("op", "error"))
         self.lwt_retries = own("lwt_retries",
                                "conditional writes retried after losing a race for the item")
+        self.single_round_trip_writes = own(
+            "single_round_trip_writes",
+            "conditional writes made in one round trip, without reading the item first")
         self.backend_calls = own("backend_calls", "calls to the backend, by operation", ("op",))
         self.backend_latency = Histogram(
             OWN + "backend_latency_seconds",
@@ -254,6 +257,8 @@ class Metrics:
             self._both(self.wcu, labels, table.wcu_index, "Index")
         if table.lwt_retries:
             add(self.lwt_retries, (), table.lwt_retries)
+        if table.single_round_trip_writes:
+            add(self.single_round_trip_writes, (), table.single_round_trip_writes)
         if table.stream_records:
             add(self.stream_records, (), table.stream_records)
         if operation is None:

@@ -21,7 +21,7 @@ class TableUsage:
     __slots__ = (
         "batch_items", "filtered_matched", "filtered_read", "item_bytes", "lwt_retries",
         "rcu_half", "reads_before_write", "resource", "returned_items", "returned_records",
-        "stream_records",
+        "single_round_trip_writes", "stream_records",
         "wcu_delete", "wcu_index", "wcu_put", "wcu_update", "writes_using_lwt",
     )
 
@@ -35,6 +35,7 @@ class TableUsage:
         self.reads_before_write = 0
         self.writes_using_lwt = 0
         self.lwt_retries = 0  # conditional writes that lost a race and were tried again
+        self.single_round_trip_writes = 0  # conditional writes made as one LWT, unread
         self.returned_items = 0  # by Query and Scan
         self.returned_records = 0  # by GetRecords
         self.batch_items = 0  # in BatchGetItem / BatchWriteItem

@@ -114,7 +114,12 @@ async def _replace(ctx: RequestContext, req: dict[str, Any], table: TableSchema,
     step = checked(expressions, return_old_on_failure(req), lambda _old: item)
     needs_read = expressions.condition is not None or returns == "ALL_OLD"
     blind = None if needs_read else write_path.Blind(item)
-    result = await write_path.commit(ctx.storage, ctx.config, table, key, step, blind)
+    exists = write_path.existence_guard(expressions.condition, table)
+    # (Capacity is charged by the larger of the old and new item: only an unread write that
+    # reports none may skip the read.)
+    guard = write_path.Guard(exists, item) if exists is not None and returns == "NONE" \
+        and mode == "NONE" and (exists or item is not None) else None
+    result = await write_path.commit(ctx.storage, ctx.config, table, key, step, blind, guard)
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and result.old_item is not None:
         out["Attributes"] = result.old_item
@@ -144,9 +149,16 @@ async def update_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
         # What the update writes without reading: checked (size) before anything is written.
         created = step(None) or dict(key)
         blind = _merge_of(update, table, created)
+    guard = None
+    exists = write_path.existence_guard(expressions.condition, table)
+    if (exists is not None and returns in ("NONE", "UPDATED_NEW") and mode == "NONE"
+            and (update is None or not update.needs_read) and (exists or not removes_only)):
+        # A condition on existence only, an update that reads nothing: maybe one round trip.
+        created = step(None) or dict(key)
+        guard = write_path.Guard(exists, _merge_of(update, table, created).new)
     result = await write_path.commit(ctx.storage, ctx.config, table, key,
                                      checked(expressions, return_old_on_failure(req), step),
-                                     blind)
+                                     blind, guard)
     new = created if isinstance(result.new, write_path.NotRead) else result.new_item
     out = _update_response(returns, update, result.old_item, new)
     return _with_write_capacity(out, table, mode, result.old_item, new, "UpdateItem")

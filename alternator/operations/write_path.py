@@ -49,6 +49,7 @@ from alternator.errors import (
     InternalServerError,
     ValidationException,
 )
+from alternator.expressions.ast import And, Call, Condition, Path
 from alternator.metrics import usage
 from alternator.schema import TableSchema
 from alternator.storage import UNCONDITIONAL, ItemWrite, Merge, Storage
@@ -71,6 +72,16 @@ FORBID_RMW_MESSAGE = (
 class Blind:
     """What a write does when it needs no read: replace the item, merge into it, delete it."""
 
+    new: Item | Merge | None
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A write whose condition only says whether the item exists (``exists``) and whose change
+    (``new``: replace, merge, delete) needs no read: one round trip where the backend can
+    (docs/write-path.md)."""
+
+    exists: bool
     new: Item | Merge | None
 
 
@@ -134,10 +145,12 @@ async def commit(
     key: Item,
     apply: Apply,
     blind: Blind | None,
+    guard: Guard | None = None,
 ) -> WriteResult:
     """Perform one item write under the table's write isolation policy.
 
-    ``blind`` is None when the write needs the old item (read-modify-write).
+    ``blind`` is None when the write needs the old item (read-modify-write); ``guard``, when
+    given, is the same read-modify-write as a write conditional only on existence.
     """
     policy = isolation_policy(table, config)
     if blind is None and policy is WriteIsolation.FORBID_RMW:
@@ -149,7 +162,41 @@ async def commit(
     if blind is not None and plain_blind_writes(storage, config, table):
         await storage.write(table, [ItemWrite(key, blind.new)])
         return BLIND_RESULT
+    if guard is not None and _guarded_path(storage, config, table, policy):
+        guarded = await storage.write_guarded(table, key, guard.new, guard.exists)
+        counted = usage.of(table.name)
+        counted.writes_using_lwt += 1
+        if guarded.applied is not None:
+            counted.single_round_trip_writes += 1
+        if guarded.applied:
+            return BLIND_RESULT
+        if guarded.applied is False:
+            apply(guarded.old)  # raises the request's ConditionalCheckFailedException
+        # Undecided (a lock, a row without a version), or the failed write saw an item that
+        # meets the condition after all: the general path decides.
     return await _read_modify_write(storage, config, table, key, apply)
+
+
+def _guarded_path(storage: Storage, config: Config, table: TableSchema,
+                  policy: WriteIsolation) -> bool:
+    """Whether a guarded write may take one round trip: on a backend whose writes are not
+    isolated already, under an LWT policy, on a table whose writes need no old item."""
+    return not storage.always_isolated and policy in (
+        WriteIsolation.ALWAYS_USE_LWT, WriteIsolation.ONLY_RMW_USES_LWT) \
+        and not needs_old_item(table, config.test_hooks)
+
+
+def existence_guard(condition: Condition | None, table: TableSchema) -> bool | None:
+    """True when a condition says only that the item exists (``attribute_exists`` of key
+    attributes, joined by AND), False when it says only that it does not, else None."""
+    match condition:
+        case Call("attribute_exists" | "attribute_not_exists" as name, (Path() as path,)) \
+                if len(path.elements) == 1 and path.elements[0] in table.key_names:
+            return name == "attribute_exists"
+        case And(parts):
+            guards = {existence_guard(part, table) for part in parts}
+            return guards.pop() if len(guards) == 1 else None
+    return None
 
 
 async def _read_modify_write(storage: Storage, config: Config, table: TableSchema, key: Item,

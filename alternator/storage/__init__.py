@@ -113,6 +113,19 @@ class ItemWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class Guarded:
+    """How a guarded write (``Storage.write_guarded``) ended: ``applied`` True, False (the
+    guard failed; ``old`` is the item as the failed write saw it), or None (undecided: take the
+    general path)."""
+
+    applied: bool | None
+    old: Item | None = None
+
+
+UNDECIDED = Guarded(None)
+
+
+@dataclass(frozen=True, slots=True)
 class TxAction:
     """One action of a write transaction (docs/transactions.md): ``plan(old)`` is the write the
     action makes to the item as it is (None: it writes nothing, a condition check); it raises
@@ -239,6 +252,12 @@ class Storage(Protocol):
         self, table: TableSchema, key: Item, serial: bool
     ) -> tuple[Item | None, Version]:
         """Read the item and its version; ``serial``: linearizably (Paxos) where that differs."""
+
+    async def write_guarded(self, table: TableSchema, key: Item, new: Item | Merge | None,
+                            exists: bool) -> Guarded:
+        """One write conditional only on whether the item exists (``exists``) or not, in one
+        round trip where the backend can (docs/write-path.md); ``Guarded(None)`` where it cannot
+        tell, or cannot make this write so (the caller then takes the versioned loop)."""
 
     async def read_derived(
         self, table: TableSchema, space: str, partition: bytes, low: bytes | None,

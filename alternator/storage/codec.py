@@ -112,6 +112,11 @@ def key_from_cql(attr: KeyAttribute, value: Any) -> AttributeValue:
     return {"B": base64.b64encode(value).decode()}
 
 
+# The ``":attrs"`` entry a transaction's lock adds (docs/transactions.md): no attribute has
+# an empty name.
+LOCK_MARKER = ""
+
+
 def attrs_to_cql(schema: TableSchema, item: Item) -> dict[str, bytes]:
     keys = schema.key_names
     return {name: encode_value(v) for name, v in item.items() if name not in keys}
@@ -123,7 +128,8 @@ def row_to_item(schema: TableSchema, pk: Any, ck: Any, attrs: dict[str, bytes] |
         item[schema.sort_key.name] = key_from_cql(schema.sort_key, ck)
     if attrs:
         for name, data in attrs.items():
-            item[name] = decode_value(data)
+            if name != LOCK_MARKER:
+                item[name] = decode_value(data)
     return item
 
 

@@ -24,8 +24,10 @@ from alternator.errors import InternalServerError
 from alternator.schema import TableSchema
 from alternator.storage import (
     UNCONDITIONAL,
+    UNDECIDED,
     DerivedChange,
     DerivedRow,
+    Guarded,
     ItemWrite,
     Merge,
     StreamPosition,
@@ -40,7 +42,7 @@ from alternator.storage.cassandra.tables import (
     derived_table,
     key_column,
 )
-from alternator.storage.codec import attrs_to_cql, decode_value, key_to_cql
+from alternator.storage.codec import LOCK_MARKER, attrs_to_cql, decode_value, key_to_cql
 from alternator.values import Item
 
 # An existing row written without a version (e.g. by another Alternator) is matched with
@@ -99,10 +101,12 @@ class Statements:
     touch: Any = None
     merge_set: Any = None
     merge_remove: Any = None
-    set_version_if: Any = None
-    insert_version_if_absent: Any = None
+    lock_if: Any = None
+    release_if: Any = None
+    insert_lock_if_absent: Any = None
     stream_put: Any = None
     stream_read: Any = None
+    guarded: dict[str, Any] = field(default_factory=dict)  # write_guarded's, by kind
     by_query: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     by_space: dict[str, DerivedStatements] = field(default_factory=dict)
 
@@ -149,7 +153,8 @@ def with_attrs(key: Item, attrs: dict[str, bytes] | None) -> Item:
     item = dict(key)
     if attrs:
         for name, data in attrs.items():
-            item[name] = decode_value(data)
+            if name != LOCK_MARKER:  # a transaction's lock marker, no attribute
+                item[name] = decode_value(data)
     return item
 
 
@@ -208,12 +213,16 @@ class CassandraItems(CassandraIntents):
             touch=prepare(f'INSERT INTO {name} ({", ".join(cols)}, ":version") '
                           f"VALUES ({marks}, ?)"),
             merge_set=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" + ? WHERE {where}'),
-            # A transaction's lock and its release (transactions.py).
-            set_version_if=prepare(f'UPDATE {name} SET ":version" = ? WHERE {where} '
-                                   'IF ":version" = ?'),
-            insert_version_if_absent=prepare(
-                f'INSERT INTO {name} ({", ".join(cols)}, ":version") VALUES ({marks}, ?) '
-                "IF NOT EXISTS"),
+            # A transaction's lock and its release (transactions.py), which also add and
+            # remove the lock marker (docs/transactions.md).
+            lock_if=prepare(f'UPDATE {name} SET ":version" = ?, ":attrs"[\'{LOCK_MARKER}\'] = 0x '
+                            f'WHERE {where} IF ":version" = ?'),
+            release_if=prepare(f'UPDATE {name} SET ":version" = ?, '
+                               f'":attrs"[\'{LOCK_MARKER}\'] = null WHERE {where} '
+                               'IF ":version" = ?'),
+            insert_lock_if_absent=prepare(
+                f'INSERT INTO {name} ({", ".join(cols)}, ":attrs", ":version") '
+                f"VALUES ({marks}, {{'{LOCK_MARKER}': 0x}}, ?) IF NOT EXISTS"),
             merge_remove=prepare(f'UPDATE {name} SET ":attrs" = ":attrs" - ? WHERE {where}'),
         )
         return stmts
@@ -306,6 +315,66 @@ class CassandraItems(CassandraIntents):
             if isinstance(result, BaseException):
                 raise result
         return [bool(r) for r in results]
+
+    # --- writes conditional only on existence (docs/write-path.md) -----------------------------
+
+    async def write_guarded(self, table: TableSchema, key: Item, new: Item | Merge | None,
+                            exists: bool) -> Guarded:
+        stmts = await self._prepared(table)
+        keys = key_values(table, key)
+        version = new_version()
+        if not exists:
+            if new is None:
+                return UNDECIDED  # deleting an absent item: the versioned loop confirms it
+            item = {**key, **new.set_attributes} if isinstance(new, Merge) else new
+            result = await self.execute(stmts.insert_if_absent,
+                                        [*keys, attrs_to_cql(table, item), version])
+            if result.was_applied:
+                return Guarded(True)
+            # The failed INSERT returns the row: [applied], its key, ":attrs", ":version".
+            attrs, current = result.current_rows[0][-2:]
+            if current is None or is_lock(current):
+                return UNDECIDED  # a row without a version, or one a transaction holds
+            return Guarded(False, with_attrs(key, attrs))
+        params: list[Any] = []
+        if new is None:
+            sets: tuple[str, ...] = ()
+        elif not isinstance(new, Merge):
+            sets, params = ('":attrs" = ?',), [attrs_to_cql(table, new)]
+        else:
+            sets = ()
+            if new.set_attributes:
+                sets += ('":attrs" = ":attrs" + ?',)
+                params.append(attrs_to_cql(table, new.set_attributes))
+            if new.remove:
+                sets += ('":attrs" = ":attrs" - ?',)
+                params.append(set(new.remove))
+        statement = await self._guarded(stmts, table, sets, new is None)
+        params = keys if new is None else [*params, version, *keys]
+        result = await self.execute(statement, params)
+        if result.was_applied:
+            return Guarded(True)
+        row = result.current_rows[0]
+        if len(row) == 1:
+            return Guarded(False)  # no row: the item does not exist
+        # A failed condition returns the columns it named (":attrs", ":version") of a row that
+        # is locked or has no version: the versioned loop decides.
+        return UNDECIDED
+
+    async def _guarded(self, stmts: Statements, table: TableSchema, sets: tuple[str, ...],
+                       delete: bool) -> Any:
+        """The statement of a write that holds only if the item exists and is not locked."""
+        shape = "delete" if delete else ", ".join(sets)
+        statement = stmts.guarded.get(shape)
+        if statement is None:
+            name = qualified(table)
+            where = " AND ".join(f"{c} = ?" for c in key_columns(table))
+            unlocked = f'IF ":attrs"[\'{LOCK_MARKER}\'] = null AND ":version" != null'
+            assignments = ", ".join((*sets, '":version" = ?'))
+            cql = f"DELETE FROM {name} WHERE {where} {unlocked}" if delete else \
+                f"UPDATE {name} SET {assignments} WHERE {where} {unlocked}"
+            statement = stmts.guarded[shape] = await self.prepare(cql)
+        return statement
 
     async def _write_one(self, table: TableSchema, stmts: Statements, w: ItemWrite) -> bool:
         if w.derived.empty and w.stream is None:

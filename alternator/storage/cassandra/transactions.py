@@ -209,7 +209,7 @@ class CassandraTransactions(CassandraItems):
             await self.execute(stmts.delete_if, [*keys, lock])
         else:
             old = None if entry.version == NULL_VERSION else uuid.UUID(entry.version)
-            await self.execute(stmts.set_version_if, [old, *keys, lock])
+            await self.execute(stmts.release_if, [old, *keys, lock])
 
     # --- write transactions --------------------------------------------------------------------
 
@@ -265,10 +265,10 @@ class CassandraTransactions(CassandraItems):
         keys = key_values(table, entry.key)
         lock = lock_version(txn, entry.version is not None)
         if entry.version is None:
-            result = await self.execute(stmts.insert_version_if_absent, [*keys, lock])
+            result = await self.execute(stmts.insert_lock_if_absent, [*keys, lock])
         else:
             expected = None if entry.version == NULL_VERSION else uuid.UUID(entry.version)
-            result = await self.execute(stmts.set_version_if, [lock, *keys, expected])
+            result = await self.execute(stmts.lock_if, [lock, *keys, expected])
         return bool(result.was_applied)
 
     # --- client tokens ---------------------------------------------------------------------------

@@ -17,8 +17,10 @@ import orjson
 from alternator.schema import TableSchema
 from alternator.storage import (
     UNCONDITIONAL,
+    UNDECIDED,
     DerivedChange,
     DerivedRow,
+    Guarded,
     ItemWrite,
     Merge,
     StreamPosition,
@@ -61,6 +63,10 @@ class SQLiteItems(SQLiteBase):
         self, table: TableSchema, key: Item, serial: bool
     ) -> tuple[Item | None, Version]:
         return await self._run(self._read, locate(table, key))
+
+    async def write_guarded(self, table: TableSchema, key: Item, new: Item | Merge | None,
+                            exists: bool) -> Guarded:
+        return UNDECIDED  # every read-modify-write here is local and isolated already
 
     def _read(self, where: Where) -> tuple[Item | None, Version]:
         row = self.db.execute(f"SELECT item, version FROM items WHERE {_MATCH_KEY}",
