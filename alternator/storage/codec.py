@@ -126,6 +126,11 @@ def row_to_item(schema: TableSchema, pk: Any, ck: Any, attrs: dict[str, bytes] |
     item: Item = {schema.partition_key.name: key_from_cql(schema.partition_key, pk)}
     if schema.sort_key is not None:
         item[schema.sort_key.name] = key_from_cql(schema.sort_key, ck)
+    return with_attributes(item, attrs)
+
+
+def with_attributes(item: Item, attrs: dict[str, bytes] | None) -> Item:
+    """``item`` with the attributes of an ``":attrs"`` map added (the lock marker is none)."""
     if attrs:
         for name, data in attrs.items():
             if name != LOCK_MARKER:

@@ -42,7 +42,7 @@ from alternator.storage.cassandra.tables import (
     derived_table,
     key_column,
 )
-from alternator.storage.codec import LOCK_MARKER, attrs_to_cql, decode_value, key_to_cql
+from alternator.storage.codec import LOCK_MARKER, attrs_to_cql, key_to_cql, with_attributes
 from alternator.values import Item
 
 # An existing row written without a version (e.g. by another Alternator) is matched with
@@ -106,7 +106,7 @@ class Statements:
     insert_lock_if_absent: Any = None
     stream_put: Any = None
     stream_read: Any = None
-    guarded: dict[str, Any] = field(default_factory=dict)  # write_guarded's, by kind
+    guarded: dict[str, Any] = field(default_factory=dict)  # write_guarded's, by shape
     by_query: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     by_space: dict[str, DerivedStatements] = field(default_factory=dict)
 
@@ -150,12 +150,7 @@ def key_columns(table: TableSchema) -> list[str]:
 
 
 def with_attrs(key: Item, attrs: dict[str, bytes] | None) -> Item:
-    item = dict(key)
-    if attrs:
-        for name, data in attrs.items():
-            if name != LOCK_MARKER:  # a transaction's lock marker, no attribute
-                item[name] = decode_value(data)
-    return item
+    return with_attributes(dict(key), attrs)
 
 
 # Concurrent writes of one vector index's entries per server process, and how often a write
