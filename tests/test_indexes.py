@@ -440,6 +440,32 @@ def test_consumed_capacity_of_indexes(dynamodb: Any, gsi_table: str) -> None:
     assert set(scanned) == {"TableName", "CapacityUnits", "ReadCapacityUnits"}
 
 
+def test_transaction_capacity_of_indexes(dynamodb: Any, gsi_table: str) -> None:
+    """TransactWriteItems charges twice what the same single writes cost, in the table and
+    in each index whose entry they change; TOTAL sums them; a condition check costs no index."""
+    p = {"p": {"S": "tcap-1"}}
+    item = {**p, "g": {"S": "tcap"}, "s": {"N": "1"}, "x": {"S": "x"}}
+    put = dynamodb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": gsi_table, "Item": item}}],
+        ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    two = {"CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}
+    assert put == [{"TableName": gsi_table, "CapacityUnits": 8.0, "WriteCapacityUnits": 8.0,
+                    "Table": two, "GlobalSecondaryIndexes": {
+                        "all_ix": two, "keys_ix": two, "inc_ix": two}}]
+    # y is projected only into all_ix; the condition check reads another item.
+    checked = dynamodb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": gsi_table, "Item": {**item, "y": {"S": "y"}}}},
+        {"ConditionCheck": {"TableName": gsi_table, "Key": {"p": {"S": "tcap-2"}},
+                            "ConditionExpression": "attribute_not_exists(p)"}}],
+        ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert checked[0]["GlobalSecondaryIndexes"] == {"all_ix": two}
+    assert checked[0]["Table"] == {"CapacityUnits": 4.0, "WriteCapacityUnits": 4.0}
+    deleted = dynamodb.transact_write_items(
+        TransactItems=[{"Delete": {"TableName": gsi_table, "Key": p}}],
+        ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
+    assert deleted == [{"TableName": gsi_table, "CapacityUnits": 8.0, "WriteCapacityUnits": 8.0}]
+
+
 def test_delete_table_describes_its_indexes(dynamodb: Any) -> None:
     name = _create(dynamodb, [("p", "HASH", "S"), ("c", "RANGE", "N")],
                    {"p": "S", "c": "N", "g": "S"}, gsis=[index("gix", ["g"])],

@@ -183,6 +183,20 @@ def test_writes_report_vector_write_request_bytes(dynamodb: Any,
         (consumed,) = batch["ConsumedCapacity"]
         assert consumed["VectorIndexes"] == {
             d.lower(): {"VectorWriteRequestBytes": 8.0 * DIMS} for d in DISTANCES}
+        # A transaction: a put that changes the vector, one that leaves it, a delete (free).
+        transaction = dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {**item, "v": vec(matrix[5])}}},
+            {"Put": {"TableName": table, "Item": {"p": {"S": "capacity2"},
+                                                  "v": vec(matrix[6])}}},
+            {"Delete": {"TableName": table, "Key": {"p": {"S": "capacity3"}}}}],
+            ReturnConsumedCapacity="INDEXES")
+        (consumed,) = transaction["ConsumedCapacity"]
+        assert consumed["VectorIndexes"] == {
+            d.lower(): {"VectorWriteRequestBytes": 4.0 * DIMS} for d in DISTANCES}
+        total = dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {**item, "v": vec(matrix[4])}}}],
+            ReturnConsumedCapacity="TOTAL")
+        assert "VectorIndexes" not in total["ConsumedCapacity"][0]
     finally:
         dynamodb.delete_item(TableName=table, Key={"p": {"S": "capacity"}})
         dynamodb.delete_item(TableName=table, Key={"p": {"S": "capacity2"}})

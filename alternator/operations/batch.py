@@ -298,10 +298,7 @@ async def batch_write_item(ctx: RequestContext, req: dict[str, Any]) -> dict[str
     out: dict[str, Any] = {"UnprocessedItems": {}}
     _add_capacity(out, units, mode, "write", index_units)
     for consumed in out.get("ConsumedCapacity", []):
-        written_bytes = vector_bytes.get(consumed["TableName"])
-        if written_bytes:
-            consumed["VectorIndexes"] = {name: {"VectorWriteRequestBytes": n}
-                                         for name, n in written_bytes.items()}
+        capacity.add_vector_bytes(consumed, vector_bytes.get(consumed["TableName"], {}))
     for name, requests in parsed:
         counted = usage.of(name)
         counted.batch_items += len(requests)

@@ -98,6 +98,13 @@ def vector_write_bytes(table: TableSchema, old: Item | None,
     return out
 
 
+def add_vector_bytes(consumed: dict[str, Any] | None, written: dict[str, float]) -> None:
+    """Adds the ``VectorIndexes`` breakdown (INDEXES only) to a table's ConsumedCapacity."""
+    if consumed is not None and written:
+        consumed["VectorIndexes"] = {name: {"VectorWriteRequestBytes": n}
+                                     for name, n in written.items()}
+
+
 def consumed(table_name: str, units: float, mode: Mode, kind: Kind,
              indexes: IndexUnits | None = None) -> dict[str, Any] | None:
     """The ConsumedCapacity member for one table, or None when the request asked for NONE.

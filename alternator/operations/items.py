@@ -199,11 +199,9 @@ def _with_write_capacity(out: dict[str, Any], table: TableSchema, mode: capacity
     if mode != "NONE":
         out["ConsumedCapacity"] = capacity.consumed(table.name, units, mode, "write",
                                                     index_units)
-        vector_bytes = capacity.vector_write_bytes(table, old, new) \
-            if mode == "INDEXES" and table.vector_indexes else {}
-        if vector_bytes:
-            out["ConsumedCapacity"]["VectorIndexes"] = {
-                name: {"VectorWriteRequestBytes": n} for name, n in vector_bytes.items()}
+        if mode == "INDEXES" and table.vector_indexes:
+            capacity.add_vector_bytes(out["ConsumedCapacity"],
+                                      capacity.vector_write_bytes(table, old, new))
     return out
 
 

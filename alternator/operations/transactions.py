@@ -32,7 +32,7 @@ from alternator.operations.items import (
     update_step,
 )
 from alternator.operations.requests import read_expressions, update_expressions, write_expressions
-from alternator.schema import TableSchema, item_key, parse_key, read_table_name
+from alternator.schema import item_key, parse_key, read_table_name
 from alternator.storage import ItemWrite, TxAction, TxCancel
 from alternator.values import Item, item_size, validate_item
 
@@ -218,16 +218,32 @@ async def _commit(ctx: RequestContext, compiled: _Compiled,
 
 
 def _write_capacity(compiled: _Compiled, mode: capacity.Mode) -> list[dict[str, Any]]:
-    """Per table: twice the units of the same single writes (and checks: reads, doubled)."""
-    units: dict[str, tuple[TableSchema, float]] = {}
+    """Per table: twice the units of the same single writes (and checks: reads, doubled), in
+    the table and in each secondary index; with INDEXES, the vector indexes' bytes written."""
+    units: dict[str, float] = {}
+    index_units: dict[str, capacity.IndexUnits] = {}
+    vector_bytes: dict[str, dict[str, float]] = {}
     for action, seen in zip(compiled.actions, compiled.seen, strict=True):
+        table = action.table
         size = max(item_size(seen.old) if seen.old else 0, item_size(seen.new) if seen.new else 0)
         used = 2 * (capacity.write_units(size) if seen.write
                     else capacity.read_units(size, consistent=True))
-        table, before = units.get(action.table.name, (action.table, 0.0))
-        units[action.table.name] = (table, before + used)
-    return [c for c in (capacity.consumed(name, used, mode, "write")
-                        for name, (_, used) in units.items()) if c is not None]
+        units[table.name] = units.get(table.name, 0.0) + used
+        per_index = index_units.setdefault(table.name, {})
+        if seen.write and table.indexes:
+            for index, written in capacity.index_write_units(table, seen.old, seen.new).items():
+                per_index[index] = per_index.get(index, 0.0) + 2 * written
+        if seen.write and mode == "INDEXES" and table.vector_indexes:
+            per_vector = vector_bytes.setdefault(table.name, {})
+            for name, n in capacity.vector_write_bytes(table, seen.old, seen.new).items():
+                per_vector[name] = per_vector.get(name, 0.0) + n
+    out = []
+    for name, used in units.items():
+        consumed = capacity.consumed(name, used, mode, "write", index_units[name])
+        if consumed is not None:
+            capacity.add_vector_bytes(consumed, vector_bytes.get(name, {}))
+            out.append(consumed)
+    return out
 
 
 async def transact_get_items(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
