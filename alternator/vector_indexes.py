@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -180,7 +180,27 @@ def check_item(table: TableSchema, item: Item) -> None:
                     f"IndexName: {index.name}, Attribute: {attr.name}")
 
 
-def _check_vector(index: VectorIndexSchema, value: dict[str, Any]) -> None:
+def _check_vector(index: VectorIndexSchema, value: dict[str, Any]) -> np.ndarray:
+    """The vector as float64s, or ValidationException: the common case (a list of ``N`` of the
+    index's length) is checked as one array; anything else element by element, for the
+    message naming the first offending element."""
+    elements = value.get("L") if isinstance(value, dict) and len(value) == 1 else None
+    if isinstance(elements, list) and len(elements) == index.dimensions:
+        try:
+            numbers = np.array([float(e["N"]) for e in elements if len(e) == 1],
+                               dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            numbers = None
+        if numbers is not None and len(numbers) == index.dimensions \
+                and float(np.max(np.abs(numbers))) <= MAX_FLOAT32:
+            if index.distance == "COSINE" and not numbers.any():
+                raise invalid(f"Vector attribute {index.attribute} is a zero vector, which "
+                               f"index {index.name} (COSINE) cannot hold")
+            return numbers
+    _refuse_vector(index, value)
+
+
+def _refuse_vector(index: VectorIndexSchema, value: dict[str, Any]) -> NoReturn:
     kind = attribute_type(value)
     if kind != "L":
         raise invalid(f"Invalid type for vector attribute {index.attribute}: expected a list "
@@ -201,6 +221,8 @@ def _check_vector(index: VectorIndexSchema, value: dict[str, Any]) -> None:
     if index.distance == "COSINE" and not any(float(e["N"]) for e in elements):
         raise invalid(f"Vector attribute {index.attribute} is a zero vector, which index "
                        f"{index.name} (COSINE) cannot hold")
+    # Every check passed element by element: only a value numpy cannot parse gets here.
+    raise invalid(f"Invalid vector attribute {index.attribute}. IndexName: {index.name}")
 
 
 def vector_of(index: VectorIndexSchema, item: Item) -> tuple[float, ...] | None:
@@ -210,15 +232,15 @@ def vector_of(index: VectorIndexSchema, item: Item) -> tuple[float, ...] | None:
     if value is None:
         return None
     try:
-        _check_vector(index, value)
+        numbers = _check_vector(index, value)
     except ValidationException:
         return None
-    return float32s([float(e["N"]) for e in value["L"]])
+    return float32s(numbers)
 
 
-def float32s(values: list[float]) -> tuple[float, ...]:
+def float32s(values: list[float] | np.ndarray) -> tuple[float, ...]:
     """The values rounded to 32-bit floats, as the index keeps them."""
-    return tuple(float(x) for x in np.asarray(values, dtype=np.float32))
+    return tuple(np.asarray(values, dtype=np.float32).tolist())
 
 
 def filter_text(attr: KeyAttribute, value: dict[str, Any] | None) -> str | None:
