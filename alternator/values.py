@@ -31,8 +31,20 @@ NUMBER_CONTEXT = decimal.Context(
     traps=[decimal.InvalidOperation, decimal.DivisionByZero],
 )
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-# Integers already in canonical form (most numbers in practice) skip Decimal entirely.
+# Integers already in canonical form (most numbers in practice) skip Decimal entirely, and so
+# do fractions in canonical form (no exponent, no superfluous zeros) short enough that they
+# can hold neither more than 38 significant digits nor an out-of-range magnitude: the text of
+# a float (an embedding's element) usually is one.
 _CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,37}")
+_CANONICAL_FRACTION = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]*[1-9]")
+_SHORT_FRACTION = 40  # characters: at most 38 digits besides "-" and "."
+
+
+def _canonical(text: str) -> bool:
+    """Whether ``text`` is a number's canonical form, in range, known without Decimal."""
+    if len(text) <= _SHORT_FRACTION and _CANONICAL_FRACTION.fullmatch(text):
+        return True
+    return _CANONICAL_INTEGER.fullmatch(text) is not None
 # DynamoDB's range: 1E-130 <= |n| < 1E+126.
 _MAX_EXPONENT = 125
 _MIN_EXPONENT = -130
@@ -155,7 +167,7 @@ def validate_value(value: Any, depth: int = 1) -> AttributeValue:
             raise _serialization("String")
         return checked
     if kind == "N":
-        if isinstance(inner, str) and _CANONICAL_INTEGER.fullmatch(inner):
+        if isinstance(inner, str) and _canonical(inner):
             return checked
         text = format_number(parse_number(inner))
         return checked if text == inner else {"N": text}
@@ -319,8 +331,11 @@ def compare_scalars(a: AttributeValue, b: AttributeValue) -> int | None:
 
 def number_size(text: str) -> int:
     """Bytes DynamoDB charges for a number: about one per two significant digits, plus one."""
-    digits = _significant(Decimal(text)).digits
-    return (len(digits) + 1) // 2 + 1
+    if _canonical(text):
+        count = len(text.lstrip("-").replace(".", "").strip("0"))
+    else:
+        count = len(_significant(Decimal(text)).digits)
+    return (count + 1) // 2 + 1
 
 
 def value_size(value: AttributeValue) -> int:
