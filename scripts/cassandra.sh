@@ -13,6 +13,15 @@
 #   CASS_NATIVE_PORT  CQL port (default 9042); CASS_STORAGE_PORT  internode port (default 7000).
 #                   Other ports than the defaults run the node with a copy of cassandra.yaml in
 #                   the work dir, so a second node (e.g. `make bench`'s) can run beside the tests'.
+#   CASS_ADDRESS    listen and CQL (rpc) address (default 127.0.0.1)
+#   CASS_SEEDS      seeds, "host[:port],..." (default CASS_ADDRESS:CASS_STORAGE_PORT)
+#   CASS_DC, CASS_RACK  run GossipingPropertyFileSnitch with this datacenter and rack (a
+#                   cassandra-rackdc.properties in the work dir); default SimpleSnitch
+#   CASS_NUM_TOKENS tokens of the node (default 1, as cassandra.yaml)
+#   CASS_AUTO_BOOTSTRAP  false: a fresh node joins without streaming (only for an empty cluster)
+#   CASS_JMX_PORT   JMX on 127.0.0.1:PORT (default: no JMX, as before)
+#                   Any of these (or other ports than the defaults) run the node with a copy of
+#                   cassandra.yaml in the work dir; scripts/cluster.sh runs a cluster with them.
 #   CASS_HEAP       max heap, -Xmx (default 1g); memtable space etc. are derived from it
 #   CASS_HEAP_MIN   initial heap, -Xms (default 256m). Cassandra mlockall()s everything mapped
 #                   at startup (it succeeds as root), so -Xms=-Xmx=1g would pin ~1.5 GB RSS.
@@ -34,6 +43,10 @@ NATIVE_PORT=${CASS_NATIVE_PORT:-9042}
 STORAGE_PORT=${CASS_STORAGE_PORT:-7000}
 [[ "$NATIVE_PORT" =~ ^[0-9]+$ && "$STORAGE_PORT" =~ ^[0-9]+$ ]] \
     || { echo "cassandra.sh: CASS_NATIVE_PORT and CASS_STORAGE_PORT must be numbers" >&2; exit 1; }
+ADDRESS=${CASS_ADDRESS:-127.0.0.1}
+[[ "$ADDRESS" =~ ^[0-9.]+$ ]] || { echo "cassandra.sh: CASS_ADDRESS must be an IPv4 address" >&2; exit 1; }
+NUM_TOKENS=${CASS_NUM_TOKENS:-1}
+[[ "$NUM_TOKENS" =~ ^[0-9]+$ ]] || { echo "cassandra.sh: CASS_NUM_TOKENS must be a number" >&2; exit 1; }
 
 die() { echo "cassandra.sh: $*" >&2; exit 1; }
 
@@ -104,22 +117,49 @@ start() {
   ver=$(pinned_version)
   jamm=$(ls "$LIB"/jamm-*.jar 2>/dev/null | head -n1)
   [ -n "$jamm" ] || die "jamm jar missing in $LIB"
-  if (exec 3<>/dev/tcp/127.0.0.1/"$NATIVE_PORT") 2>/dev/null; then
-    die "port $NATIVE_PORT on 127.0.0.1 is already in use (another Cassandra?)"
+  if (exec 3<>/dev/tcp/"$ADDRESS"/"$NATIVE_PORT") 2>/dev/null; then
+    die "port $NATIVE_PORT on $ADDRESS is already in use (another Cassandra?)"
   fi
 
   if [ "${CASS_FRESH:-1}" = 1 ]; then rm -rf "$W"; fi
   mkdir -p "$W"/{data,commitlog,hints,saved_caches,logs,tmp,triggers}
   local yaml=$CONF/cassandra.yaml
-  if [ "$NATIVE_PORT" != 9042 ] || [ "$STORAGE_PORT" != 7000 ]; then
+  local -a props=()
+  if [ "$NATIVE_PORT" != 9042 ] || [ "$STORAGE_PORT" != 7000 ] || [ "$ADDRESS" != 127.0.0.1 ] \
+      || [ -n "${CASS_SEEDS:-}" ] || [ -n "${CASS_DC:-}" ] || [ "$NUM_TOKENS" != 1 ] \
+      || [ -n "${CASS_AUTO_BOOTSTRAP:-}" ]; then
     yaml=$W/cassandra.yaml
+    local seeds=${CASS_SEEDS:-$ADDRESS:$STORAGE_PORT} snitch=SimpleSnitch
+    [[ "$seeds" =~ ^[0-9.:,]+$ ]] || die "CASS_SEEDS must be host[:port],... (IPv4)"
+    [ -n "${CASS_DC:-}" ] && snitch=GossipingPropertyFileSnitch
     sed -e "s/^storage_port: 7000\$/storage_port: $STORAGE_PORT/" \
         -e "s/^native_transport_port: 9042\$/native_transport_port: $NATIVE_PORT/" \
-        -e "s/- seeds: \"127.0.0.1\"/- seeds: \"127.0.0.1:$STORAGE_PORT\"/" \
+        -e "s/^listen_address: 127.0.0.1\$/listen_address: $ADDRESS/" \
+        -e "s/^rpc_address: 127.0.0.1\$/rpc_address: $ADDRESS/" \
+        -e "s/^endpoint_snitch: SimpleSnitch\$/endpoint_snitch: $snitch/" \
+        -e "s/^num_tokens: 1\$/num_tokens: $NUM_TOKENS/" \
+        -e "s/- seeds: \"127.0.0.1\"/- seeds: \"$seeds\"/" \
         "$CONF/cassandra.yaml" >"$yaml"
+    if [ -n "${CASS_AUTO_BOOTSTRAP:-}" ]; then
+      [[ "$CASS_AUTO_BOOTSTRAP" =~ ^(true|false)$ ]] || die "CASS_AUTO_BOOTSTRAP must be true or false"
+      echo "auto_bootstrap: $CASS_AUTO_BOOTSTRAP" >>"$yaml"
+    fi
     grep -q "^native_transport_port: $NATIVE_PORT\$" "$yaml" \
         && grep -q "^storage_port: $STORAGE_PORT\$" "$yaml" \
-        || die "could not set the ports in $yaml"
+        && grep -q "^listen_address: $ADDRESS\$" "$yaml" \
+        && grep -q "^rpc_address: $ADDRESS\$" "$yaml" \
+        && grep -q "^endpoint_snitch: $snitch\$" "$yaml" \
+        && grep -q "^num_tokens: $NUM_TOKENS\$" "$yaml" \
+        && grep -q -- "- seeds: \"$seeds\"" "$yaml" \
+        || die "could not set the addresses, ports, seeds, snitch or tokens in $yaml"
+    if [ -n "${CASS_DC:-}" ]; then
+      printf 'dc=%s\nrack=%s\n' "$CASS_DC" "${CASS_RACK:-rack1}" >"$W/cassandra-rackdc.properties"
+      props+=(-Dcassandra-rackdc.properties=file://"$W/cassandra-rackdc.properties")
+    fi
+  fi
+  if [ -n "${CASS_JMX_PORT:-}" ]; then
+    [[ "$CASS_JMX_PORT" =~ ^[0-9]+$ ]] || die "CASS_JMX_PORT must be a number"
+    props+=(-Dcassandra.jmx.local.port="$CASS_JMX_PORT")
   fi
   local -a jpms=()
   mapfile -t jpms < <(grep -E '^-' "$CONF/jvm17.options")
@@ -135,6 +175,7 @@ start() {
     "${jpms[@]}"
     -javaagent:"$jamm"
     -Dcassandra.config=file://"$yaml"
+    "${props[@]}"
     -Dcassandra.storagedir="$W"
     -Dcassandra.logdir="$LOGD"
     -Dcassandra.triggers_dir="$W/triggers"
