@@ -30,6 +30,9 @@ from alternator.config import CassandraConfig, Config, WriteIsolation
 from alternator.runner import RunningServer, start_server
 
 BACKENDS = ("sqlite", "cassandra")
+# The cluster stage (tests/cluster/) runs only against the multi-node cluster `make test-cluster`
+# starts, which sets ALTERNATOR_TEST_CLUSTER; the main suite never collects it.
+collect_ignore = [] if os.environ.get("ALTERNATOR_TEST_CLUSTER") else ["cluster"]
 # Server processes the tests start listen for metrics only where a test asks them to.
 os.environ.setdefault("ALTERNATOR_PROMETHEUS_PORT", "none")
 # How long the test servers cache roles and permissions: tests that change them wait this long.
