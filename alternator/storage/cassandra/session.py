@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import decimal
 import logging
+import socket
 import threading
 import time
 from collections import deque
@@ -131,6 +132,10 @@ class CassandraBase:
             reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.25, max_delay=2.0),
             # v4 framing: v5 wraps every message in checksummed segments computed in Python.
             protocol_version=4,
+            # The driver leaves Nagle's algorithm on: a request it writes in more than one
+            # send (one of more than a few KB, as an item of hundreds of numbers is) then
+            # waits for the node's delayed ACK, about 40 ms.
+            sockopts=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         self._session = self._cluster.connect()
         self._cl = ConsistencyLevel
