@@ -16,9 +16,11 @@ def table(results: Results) -> str:
            f"{'p99 ms':>8} {'p999 ms':>8} {'errors':>6}"
     lines = [head, "-" * len(head)]
     for r in results:
-        if "ops_per_s" not in r and "p50_ms" in r:  # a latency only (stream_delay)
+        if "ops_per_s" not in r and "p50_ms" in r:  # a latency only (stream_delay, vectors)
+            recall = f" {'':>8} {'':>6}  recall@10 {r['recall_at_10']:.3f}" \
+                if "recall_at_10" in r else ""
             lines.append(f"{r['target']:<20} {r['run']:<28} {r['concurrency']:>4} "
-                         f"{'':>9} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
+                         f"{'':>9} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}{recall}")
             continue
         if "ops_per_s" not in r:
             lines.append(f"{r['target']:<20} {r['run']:<28} {r['concurrency']:>4} "

@@ -13,6 +13,8 @@ its storage and the load generator). Environment:
     BENCH_PROFILE       1: py-spy samples every single-worker server run (bench-results/)
     BENCH_CASS_PORT     CQL port of the benchmark's own Cassandra node (default 19042),
     BENCH_CASS_STORAGE_PORT  its internode port (17000); its work dir is .cassandra/bench
+    BENCH_VECTORS, BENCH_VECTOR_DIMS, BENCH_VECTOR_SEARCHES  the SearchVectors targets'
+                        size (bench/vector_search.py)
 
 Results: a table on stdout and bench-results/bench-<time>.json (also bench-results/latest.json).
 """
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import loadgen, peers, report, stream_delay
+from bench import loadgen, peers, report, stream_delay, vector_search
 from bench import workloads as w
 from bench.direct import DIRECT_WORKLOADS, DirectArgs, direct_worker
 
@@ -137,6 +139,8 @@ class Bench:
         isolation = [Run(f"cond_update@{policy}", "cond_update", table)
                      for policy, table in w.ISOLATION_TABLES.items()]
         latency = [Run("get@c1", "get", concurrency=1), Run("put@c1", "put", concurrency=1)]
+        size, dims, _ = vector_search.settings()
+        vector_run = Run(f"search_vectors@{size}x{dims}", "vector_search", concurrency=1)
         targets = [
             Target("loadgen-ceiling", "the load generator against a raw uvloop endpoint",
                    [Run("trivial", "get")], "trivial", lambda b: b.start_trivial("raw", n)),
@@ -165,6 +169,10 @@ class Bench:
                    "--sqlite-synchronous normal",
                    [Run("put", "put")], "sqlite",
                    lambda b: b.start_alternator_sqlite(1, True, "normal")),
+            Target("vector-sqlite", f"SearchVectors on the embedded backend, {n} workers",
+                   [vector_run], "sqlite", lambda b: b.start_alternator_sqlite(n, True)),
+            Target("vector-cassandra", f"SearchVectors on Cassandra (SAI ANN), {n} workers",
+                   [vector_run], "cassandra", lambda b: b.start_alternator_cassandra(n)),
             Target("dynamodb-local", "DynamoDB Local 3.x (-inMemory -sharedDb), JDK 17",
                    standard_runs(), "peer", lambda b: b.start_dynamodb_local()),
             Target("moto", "moto_server", standard_runs(), "peer", lambda b: b.start_moto()),
@@ -260,6 +268,9 @@ class Bench:
         return plan[names.index(current.name) + 1:] if current.name in names else []
 
     def run_target(self, target: Target) -> None:
+        if target.selected[0].workload == "vector_search":
+            self.measure_vectors(target, target.selected[0])
+            return
         if target.group == "cassandra" and not self.cassandra_loaded:
             self.load_cassandra(target)
         endpoint = target.start(self)
@@ -378,6 +389,24 @@ class Bench:
               f"p99 {delay['p99_ms']:7.1f} ms  ({delay['samples']} writes)", flush=True)
         self.record(target.name, run, None, concurrency=1)
         self.results[-1].update(delay)
+
+    def measure_vectors(self, target: Target, run: Run) -> None:
+        endpoint = target.start(self)
+        assert endpoint is not None
+        print(f"   {target.name}:{run.label} (loading, then searching one at a time) ...",
+              end="", flush=True)
+        try:
+            found = vector_search.measure(endpoint.url, endpoint.port, endpoint.access_key,
+                                          endpoint.secret_key)
+        except Exception as exc:
+            print(f" failed: {exc}", flush=True)
+            self.record(target.name, run, None, error=str(exc)[:2000])
+            return
+        print(f" loaded in {found['load_s']:.0f}s ({found['load_items_per_s']:.0f} items/s); "
+              f"first search {found['cold_ms']:.1f} ms, then p50 {found['p50_ms']:.2f} ms  "
+              f"p99 {found['p99_ms']:.2f} ms  recall@10 {found['recall_at_10']:.3f}", flush=True)
+        self.record(target.name, run, None, concurrency=1)
+        self.results[-1].update(found)
 
     def record(self, target: str, run: Run, result: loadgen.Result | None,
                concurrency: int | None = None, error: str | None = None) -> None:

@@ -1,88 +1,152 @@
-"""SearchVectors on the embedded backend: latency and recall of its exact (numpy brute force)
-search at 10,000 and 100,000 vectors of 768 dimensions (docs/vector-search.md records the
-numbers): the first search (which reads the index from the database, as the first after a
-write does), then the median and worst of the following ones, and recall@10.
+"""SearchVectors through the server (``make bench`` targets ``vector-sqlite`` and
+``vector-cassandra``): latency (p50, p99) and recall@10 at ``BENCH_VECTORS`` vectors (100,000
+by default) of 768 dimensions, on each backend; docs/vector-search.md records the numbers.
 
-The vectors are written through the backend's own write path (``Storage.write`` with the
-derived rows ``derived.rows_of`` gives them), in large transactions to keep the setup short;
-each search is ``Storage.search_vectors`` as SearchVectors calls it, scored exactly as the
-operation does. Recall@10 is measured against a float64 brute force computed here.
+A table with one COSINE vector index (KEYS_ONLY) is loaded with random float32 vectors by
+BatchWriteItem from a few threads, as a user's import would; then ``BENCH_VECTOR_SEARCHES``
+SearchVectors (TopK 10) are sent one at a time. The first one is reported apart ("cold"): on
+the embedded backend it reads the index into memory, as the first search after a write does.
+Recall@10 is measured against exact nearest neighbours computed here in double precision.
 
-    python -m bench.vector_search [--sizes 10000,100000] [--dims 768] [--searches 20]
+    BENCH_VECTORS           vectors loaded (default 100000)
+    BENCH_VECTOR_DIMS       dimensions (default 768)
+    BENCH_VECTOR_SEARCHES   searches measured after the first (default 200)
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
+import http.client
+import json
 import os
-import statistics
-import tempfile
+import threading
 import time
+from typing import Any
 
 import numpy as np
 
-from alternator import similarity
-from alternator.derived import change
-from alternator.schema import KeyAttribute, TableSchema, VectorIndexSchema
-from alternator.storage import ItemWrite
-from alternator.storage.sqlite import SQLiteStorage
+from bench import loadgen
+from bench import workloads as w
+
+TOP_K = 10
+LOADERS = 4
+BATCH = 25
 
 
-def _exact(distance: str, q: np.ndarray, matrix: np.ndarray, k: int) -> set[int]:
-    s = similarity.scores(distance, q.astype(np.float64), matrix.astype(np.float64))
-    return set(similarity.nearest(distance, s, k))
+def settings() -> tuple[int, int, int]:
+    env = os.environ.get
+    return (int(env("BENCH_VECTORS", "100000")), int(env("BENCH_VECTOR_DIMS", "768")),
+            int(env("BENCH_VECTOR_SEARCHES", "200")))
 
 
-async def measure(size: int, dims: int, searches: int, distance: str) -> dict[str, float]:
+class Retryable(RuntimeError):
+    """A 5xx answer, which an SDK would retry."""
+
+
+class _Client:
+    """One keep-alive connection sending signed requests."""
+
+    def __init__(self, url: str, port: int, access_key: str, secret_key: str) -> None:
+        self.url, self.keys = url, (access_key, secret_key)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+    def call(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers, data = w.sign(self.url, *self.keys, operation, body)
+        self.conn.request("POST", "/", body=data, headers=headers)
+        response = self.conn.getresponse()
+        answer = json.loads(response.read())
+        if response.status >= 500:
+            raise Retryable(f"{operation}: {response.status} {answer}")
+        if response.status != 200:
+            raise RuntimeError(f"{operation}: {response.status} {answer}")
+        return dict(answer)
+
+
+def _vector(row: np.ndarray) -> dict[str, Any]:
+    return {"L": [{"N": repr(x)} for x in row.tolist()]}
+
+
+def _load(url: str, port: int, keys: tuple[str, str], table: str, matrix: np.ndarray) -> None:
+    failures: list[BaseException] = []
+
+    def loader(part: int) -> None:
+        client = _Client(url, port, *keys)
+        try:
+            for start in range(part * BATCH, len(matrix), LOADERS * BATCH):
+                pending: dict[str, Any] = {table: [
+                    {"PutRequest": {"Item": {"p": {"S": f"i{i}"}, "v": _vector(matrix[i])}}}
+                    for i in range(start, min(len(matrix), start + BATCH))]}
+                retries = 0
+                while pending:
+                    try:
+                        pending = client.call("BatchWriteItem", {"RequestItems": pending}).get(
+                            "UnprocessedItems") or {}
+                    except Retryable:
+                        # As an SDK does: a 5xx (a node too busy to answer in time) is retried.
+                        retries += 1
+                        if retries > 10:
+                            raise
+                        time.sleep(min(5.0, 0.1 * 2 ** retries))
+                        client = _Client(url, port, *keys)
+        except BaseException as exc:  # reported by the caller
+            failures.append(exc)
+
+    threads = [threading.Thread(target=loader, args=(i,)) for i in range(LOADERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise RuntimeError(f"loading failed: {failures[0]}")
+
+
+def normalized(matrix: np.ndarray) -> np.ndarray:
+    """The rows as unit vectors in double precision, for exact_nearest."""
+    m = matrix.astype(np.float64)
+    return m / np.linalg.norm(m, axis=1)[:, None]
+
+
+def exact_nearest(units: np.ndarray, q: np.ndarray, k: int) -> set[int]:
+    """The k nearest rows of ``units`` (normalized()) by cosine distance (ties by row number)."""
+    v = q.astype(np.float64)
+    distance = 1 - (units @ v) / np.linalg.norm(v)
+    return {int(i) for i in np.lexsort((np.arange(len(units)), distance))[:k]}
+
+
+def measure(url: str, port: int, access_key: str, secret_key: str) -> dict[str, Any]:
+    size, dims, searches = settings()
+    keys = (access_key, secret_key)
+    table = f"vectors_{size}_{dims}"
     rng = np.random.default_rng(size)
     matrix = rng.normal(size=(size, dims)).astype(np.float32)
-    index = VectorIndexSchema("vx", "v", dims, distance, id="bench")
-    with tempfile.TemporaryDirectory() as tmp:
-        storage = SQLiteStorage(os.path.join(tmp, "bench.db"), "off")
-        await storage.open()
-        table = await storage.create_table(TableSchema(
-            "bench", KeyAttribute("p", "S"), None, (KeyAttribute("p", "S"),), "bench-table",
-            time.time(), billing_mode="PAY_PER_REQUEST", vector_indexes=(index,)))
-        started = time.perf_counter()
-        for start in range(0, size, 2000):
-            writes = []
-            for i in range(start, min(size, start + 2000)):
-                item = {"p": {"S": f"i{i}"},
-                        "v": {"L": [{"N": repr(float(x))} for x in matrix[i]]}}
-                writes.append(ItemWrite({"p": item["p"]}, item,
-                                        derived=change(table, None, item, False)))
-            await storage.write(table, writes)
-        load = time.perf_counter() - started
-        latencies, hits = [], 0
-        for _ in range(searches + 1):
-            q = rng.normal(size=dims).astype(np.float32)
-            t0 = time.perf_counter()
-            found = await storage.search_vectors(table, index, None, {}, tuple(q), 10)
-            latencies.append(time.perf_counter() - t0)
-            got = {int(it.decode().split('"S":"i')[1].split('"')[0]) for it, _ in found}
-            hits += len(got & _exact(distance, q, matrix, 10))
-        await storage.close()
-    # The first search reads the index from the database (as the first after a write does).
-    cold, warm = latencies[0], latencies[1:]
-    return {"load_s": load, "cold_ms": 1000 * cold, "p50_ms": 1000 * statistics.median(warm),
-            "max_ms": 1000 * max(warm), "recall": hits / (10 * (searches + 1))}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--dims", type=int, default=768)
-    parser.add_argument("--searches", type=int, default=20)
-    parser.add_argument("--distance", default="COSINE")
-    args = parser.parse_args()
-    print(f"{'vectors':>8} {'dims':>5} {'load s':>7} {'cold ms':>8} {'p50 ms':>8} "
-          f"{'max ms':>8} {'recall':>6}")
-    for size in (int(s) for s in args.sizes.split(",")):
-        r = asyncio.run(measure(size, args.dims, args.searches, args.distance))
-        print(f"{size:>8} {args.dims:>5} {r['load_s']:>7.1f} {r['cold_ms']:>8.1f} "
-              f"{r['p50_ms']:>8.1f} {r['max_ms']:>8.1f} {r['recall']:>6.2f}", flush=True)
-
-
-if __name__ == "__main__":
-    main()
+    client = _Client(url, port, *keys)
+    client.call("CreateTable", {
+        "TableName": table, "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "p", "AttributeType": "S"}],
+        "VectorIndexes": [{"IndexName": "vectors", "VectorAttribute": {"AttributeName": "v"},
+                           "Dimensions": dims, "DistanceFunction": "COSINE",
+                           "Projection": {"ProjectionType": "KEYS_ONLY"}}]})
+    started = time.monotonic()
+    _load(url, port, keys, table, matrix)
+    load_s = time.monotonic() - started
+    # A new connection: the server closes one left idle through a long load (keep-alive).
+    client = _Client(url, port, *keys)
+    units = normalized(matrix)
+    latencies: list[float] = []
+    hits = 0
+    for _ in range(searches + 1):
+        q = rng.normal(size=dims).astype(np.float32)
+        t0 = time.perf_counter()
+        answer = client.call("SearchVectors", {
+            "TableName": table, "IndexName": "vectors", "TopK": TOP_K,
+            "SearchVector": [{"N": repr(x)} for x in q.tolist()]})
+        latencies.append(time.perf_counter() - t0)
+        found = {int(r["Item"]["p"]["S"][1:]) for r in answer["SearchResults"]}
+        hits += len(found & exact_nearest(units, q, TOP_K))
+    client.call("DeleteTable", {"TableName": table})
+    warm = sorted(latencies[1:])
+    return {"vectors": size, "dims": dims, "searches": searches, "load_s": load_s,
+            "load_items_per_s": size / load_s, "cold_ms": 1000 * latencies[0],
+            "p50_ms": 1000 * loadgen.percentile(warm, 0.50),
+            "p99_ms": 1000 * loadgen.percentile(warm, 0.99),
+            "recall_at_10": hits / (TOP_K * (searches + 1))}
