@@ -17,12 +17,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_SH = ROOT / "scripts" / "cluster.sh"
@@ -152,12 +154,13 @@ class Server:
                 self.proc.wait()
 
 
-def client(url: str, secret: str, retries: int = 1, timeout: float = 30) -> Any:
-    """A boto3 client of the server at ``url``; ``retries=1``: no retry by botocore."""
+def client(url: str, secret: str, attempts: int = 1, timeout: float = 30) -> Any:
+    """A boto3 client of the server at ``url``; ``attempts=1``: no retry by botocore, so
+    every error reaches the test (botocore's ``max_attempts`` would count retries)."""
     return boto3.client(
         "dynamodb", endpoint_url=url, region_name="us-east-1",
         aws_access_key_id="cassandra", aws_secret_access_key=secret,
-        config=BotoConfig(retries={"max_attempts": retries, "mode": "standard"},
+        config=BotoConfig(retries={"total_max_attempts": attempts, "mode": "standard"},
                           connect_timeout=5, read_timeout=timeout))
 
 
@@ -174,24 +177,37 @@ def eventually(check: Callable[[], Any], expected: Any, within: float) -> float:
 
 
 def counter_worker(url: str, secret: str, table: str, key: dict[str, Any],
-                   increments: int) -> tuple[int, list[str]]:
+                   increments: int) -> tuple[list[str], list[str], list[str]]:
     """Adds 1 to the ``n`` of the item at ``key`` ``increments`` times, read-then-conditional-write
-    (the write applies only if ``n`` is still what was read), retrying on a lost race.
-    Returns the acknowledged increments and any errors other than lost races. Run in a
-    process of its own."""
+    (the write applies only if ``n`` is still what was read), retrying on a lost race. Each
+    write also appends a token of its own to the item's ``log``, so that the test can tell which
+    writes applied. Returns the tokens of acknowledged writes, those of writes whose outcome is
+    unknown (a 500 after a database timeout: it may or may not have applied) and any other
+    errors. Run in a process of its own."""
     dynamodb = client(url, secret)
-    done, errors = 0, []
-    while done < increments and len(errors) < 5:
+    acknowledged: list[str] = []
+    unknown: list[str] = []
+    errors: list[str] = []
+    while len(acknowledged) < increments and len(errors) < 5 and len(unknown) < 20:
+        token = uuid.uuid4().hex[:12]
         try:
             n = int(dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)
                     ["Item"]["n"]["N"])
-            dynamodb.update_item(TableName=table, Key=key, UpdateExpression="SET n = :new",
-                                 ConditionExpression="n = :old",
-                                 ExpressionAttributeValues={":old": {"N": str(n)},
-                                                            ":new": {"N": str(n + 1)}})
-            done += 1
+            dynamodb.update_item(
+                TableName=table, Key=key, UpdateExpression="SET n = :new, #log = "
+                "list_append(#log, :token)", ConditionExpression="n = :old",
+                ExpressionAttributeNames={"#log": "log"},
+                ExpressionAttributeValues={":old": {"N": str(n)}, ":new": {"N": str(n + 1)},
+                                           ":token": {"L": [{"S": token}]}})
+            acknowledged.append(token)
         except dynamodb.exceptions.ConditionalCheckFailedException:
             continue
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "InternalServerError" and \
+                    "outcome is unknown" in e.response["Error"]["Message"]:
+                unknown.append(token)
+            else:
+                errors.append(repr(e))
         except Exception as e:
             errors.append(repr(e))
-    return done, errors
+    return acknowledged, unknown, errors

@@ -98,7 +98,14 @@ class CassandraTables(CassandraBase):
             "keyspace_tables": "SELECT table_name FROM system_schema.tables "
                                "WHERE keyspace_name = ?",
         }[name]
-        return await self.prepared("tables." + name, cql)
+        statement = await self.prepared("tables." + name, cql)
+        if " IF " in cql:
+            # Table names and leases are global (docs/cluster.md#replication-and-consistency):
+            # their LWTs run Paxos over the replicas of every datacenter, so two servers in
+            # different datacenters never both create one table or both hold one lease.
+            statement.serial_consistency_level = self._cl.SERIAL
+            statement.consistency_level = self._cl.QUORUM
+        return statement
 
     async def create_table(self, schema: TableSchema) -> TableSchema:
         claim = schema.to_json()
